@@ -1,0 +1,181 @@
+"""Commands that list customers: search and followups."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from crmcli import render
+from crmcli.commands import app
+from crmcli.commands.shared import (
+    DbOption,
+    FormatOption,
+    KeyFileOption,
+    RevealOption,
+    handle_errors,
+    open_db,
+    split_values,
+)
+from crmcli.render import Column, Format
+
+# The machine formats' fields: the record's names from DESIGN.md, in a stable order.
+CUSTOMER_FIELDS = (
+    "id",
+    "external_id",
+    "kind",
+    "name",
+    "company",
+    "phones",
+    "emails",
+    "status",
+    "grade",
+    "source",
+    "industry",
+    "city",
+    "gender",
+    "budget",
+    "needs",
+    "tags",
+    "notes",
+    "first_contact_on",
+    "last_contacted_at",
+    "next_follow_up_on",
+    "archived_at",
+    "created_at",
+    "updated_at",
+)
+
+CUSTOMER_COLUMNS = (
+    Column("id", "ID", style="dim", justify="right"),
+    Column("name", "Name", style="bold", max_width=24),
+    Column("company", "Company", max_width=28),
+    Column("phones", "Phone", max_width=24),
+    Column("status", "Status"),
+    Column("grade", "Grade"),
+    Column("city", "City", max_width=12),
+    Column("tags", "Tags", max_width=20),
+    Column("last_contact", "Last contact"),
+    Column("next_follow_up_on", "Next"),
+)
+
+StatusFilter = Annotated[list[str] | None, typer.Option("--status", "-s", help="Only these statuses.")]
+TagFilter = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only customers with this tag.")]
+GradeFilter = Annotated[list[str] | None, typer.Option("--grade", "-g", help="Only these grades.")]
+SourceFilter = Annotated[list[str] | None, typer.Option("--source", help="Only these sources.")]
+CityFilter = Annotated[list[str] | None, typer.Option("--city", help="Only these cities.")]
+
+
+def build_filters(  # type: ignore[no-untyped-def]
+    status=None, tag=None, grade=None, source=None, city=None, archived: bool | None = False
+):
+    """Filters from the shared listing options, each value normalised like stored values."""
+    from crmcli import normalize
+    from crmcli.store.search import Filters
+
+    return Filters(
+        statuses=[normalize.parse_status(s) for s in split_values(status)],
+        tags=[normalize.normalize_tag(t) for t in split_values(tag)],
+        grades=[normalize.parse_grade(g) for g in split_values(grade)],
+        sources=[normalize.normalize_source(s) for s in split_values(source)],
+        cities=split_values(city),
+        archived=archived,
+    )
+
+
+def _for_table(records: list[dict]) -> list[dict]:
+    for record in records:
+        phones = record.get("phones") or []
+        record["phones"] = phones[0] + (f" (+{len(phones) - 1})" if len(phones) > 1 else "") if phones else ""
+        last = record.get("last_contacted_at")
+        record["last_contact"] = last[:10] if last else ""
+    return records
+
+
+@app.command()
+@handle_errors
+def search(
+    query: Annotated[
+        str | None,
+        typer.Argument(help="A fragment of name, company, phone, email, notes, tags, city or pinyin."),
+    ] = None,
+    status: StatusFilter = None,
+    tag: TagFilter = None,
+    grade: GradeFilter = None,
+    source: SourceFilter = None,
+    city: CityFilter = None,
+    archived: Annotated[
+        bool, typer.Option("--archived", help="Search the dormant pool (archived customers) instead.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="At most this many [default: 20 with a query, all without].")
+    ] = None,
+    reveal: RevealOption = False,
+    db: DbOption = None,
+    key_file: KeyFileOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Find customers, best match first (exact > prefix > substring > typo-tolerant).
+
+    With no QUERY, lists every customer (the filters still apply).
+    """
+    from crmcli.operations import search as search_ops
+
+    filters = build_filters(status, tag, grade, source, city, archived=True if archived else False)
+    if limit is None and query:
+        limit = search_ops.DEFAULT_LIMIT
+    with open_db(db, "search", key_file=key_file) as store:
+        records = search_ops.search(store, query, filters, limit)
+        if reveal and records:
+            from crmcli.operations.customers import reveal_contacts
+
+            reveal_contacts(store, records)
+    if fmt is Format.table:
+        records = _for_table(records)
+    render.emit(
+        records,
+        CUSTOMER_COLUMNS,
+        fmt,
+        fields=CUSTOMER_FIELDS,
+        empty="No customer matches." if query else "No customers yet.",
+    )
+
+
+@app.command()
+@handle_errors
+def followups(
+    within: Annotated[
+        int, typer.Option("--within", "-w", min=0, help="Also list follow-ups due in the next N days.")
+    ] = 0,
+    db: DbOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Who is due today or overdue for their next follow-up, most overdue first."""
+    from crmcli.operations.interactions import followups as due
+
+    with open_db(db, "followups") as store:
+        records = due(store, within=within)
+    columns = (
+        Column("id", "ID", style="dim", justify="right"),
+        Column("name", "Name", style="bold", max_width=24),
+        Column("company", "Company", max_width=28),
+        Column("phones", "Phone", max_width=24),
+        Column("next_follow_up_on", "Due"),
+        Column("overdue", "Overdue"),
+        Column("status", "Status"),
+        Column("last_contact", "Last contact"),
+    )
+    if fmt is Format.table:
+        records = _for_table(records)
+        for r in records:
+            days = r["days_overdue"]
+            r["overdue"] = f"{days} d" if days > 0 else ("today" if days == 0 else f"in {-days} d")
+    render.emit(
+        records,
+        columns,
+        fmt,
+        fields=(*CUSTOMER_FIELDS, "days_overdue"),
+        title="Follow-ups due",
+        empty="No follow-ups due. 🎉" if within == 0 else f"No follow-ups due within {within} days.",
+        styler=lambda r: "red" if r["days_overdue"] > 0 else None,
+    )

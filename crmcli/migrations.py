@@ -1,0 +1,186 @@
+"""The schema history: numbered, append-only migrations (sqlite-utils `Migrations`).
+
+Never edit a migration that has shipped; add the next number. `SCHEMA_VERSION` is the
+number of migrations and is mirrored in `PRAGMA user_version`, so opening an up-to-date
+database costs one pragma and never imports sqlite-utils (~150 ms). A database whose
+`user_version` is higher than ours was written by a newer crmcli and is refused untouched.
+
+Contact details (phones, emails) are stored encrypted (`*_enc`), beside a keyed hash for
+exact lookup and a masked copy for listings: the masked copy is the most plaintext kept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+# Each entry is a list of statements (no executescript: it would COMMIT the enclosing
+# BEGIN IMMEDIATE and break the all-or-nothing upgrade).
+_M001_INITIAL = [
+    """CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE customers (
+        id INTEGER PRIMARY KEY,
+        external_id TEXT UNIQUE,
+        kind TEXT NOT NULL DEFAULT 'person' CHECK (kind IN ('person', 'company')),
+        name TEXT NOT NULL CHECK (name <> ''),
+        company TEXT,
+        status TEXT NOT NULL DEFAULT 'lead'
+            CHECK (status IN ('lead', 'prospect', 'customer', 'lost')),
+        grade TEXT CHECK (grade IN ('A', 'B', 'C')),
+        source TEXT,
+        industry TEXT,
+        city TEXT,
+        gender TEXT,
+        budget TEXT,
+        needs TEXT,
+        notes TEXT,
+        first_contact_on TEXT,
+        last_contacted_at TEXT,
+        last_channel TEXT,
+        next_follow_up_on TEXT,
+        archived_at TEXT,
+        merged_into INTEGER REFERENCES customers(id),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        name_key TEXT NOT NULL DEFAULT '',
+        pinyin TEXT,
+        pinyin_initials TEXT,
+        company_key TEXT
+    )""",
+    # Live customers only: merged-away rows are tombstones that resolve to their survivor.
+    "CREATE INDEX customers_name ON customers(name_key, id) WHERE merged_into IS NULL",
+    "CREATE INDEX customers_status ON customers(status) WHERE merged_into IS NULL",
+    "CREATE INDEX customers_follow_up ON customers(next_follow_up_on)"
+    " WHERE next_follow_up_on IS NOT NULL AND merged_into IS NULL",
+    # The stale report orders by this exact expression; keep the two in step (store/reports).
+    "CREATE INDEX customers_silence ON customers("
+    "COALESCE(last_contacted_at, first_contact_on, created_at)) WHERE merged_into IS NULL",
+    "CREATE INDEX customers_merged_into ON customers(merged_into) WHERE merged_into IS NOT NULL",
+    """CREATE TABLE phones (
+        id INTEGER PRIMARY KEY,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        position INTEGER NOT NULL DEFAULT 0,
+        value_enc BLOB NOT NULL,
+        masked TEXT NOT NULL,
+        e164_hash TEXT,
+        tail8_hash TEXT NOT NULL,
+        tail4 TEXT NOT NULL
+    )""",
+    "CREATE INDEX phones_customer ON phones(customer_id, position)",
+    "CREATE INDEX phones_e164 ON phones(e164_hash)",
+    "CREATE INDEX phones_tail8 ON phones(tail8_hash)",
+    "CREATE INDEX phones_tail4 ON phones(tail4)",
+    """CREATE TABLE emails (
+        id INTEGER PRIMARY KEY,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        position INTEGER NOT NULL DEFAULT 0,
+        value_enc BLOB NOT NULL,
+        masked TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    "CREATE INDEX emails_customer ON emails(customer_id, position)",
+    "CREATE INDEX emails_hash ON emails(hash)",
+    """CREATE TABLE tags (
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        tag TEXT NOT NULL,
+        PRIMARY KEY (customer_id, tag)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX tags_tag ON tags(tag)",
+    """CREATE TABLE interactions (
+        id INTEGER PRIMARY KEY,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        at TEXT NOT NULL,
+        channel TEXT NOT NULL
+            CHECK (channel IN ('call', 'email', 'meeting', 'message', 'visit', 'note')),
+        summary TEXT NOT NULL,
+        outcome TEXT,
+        next_follow_up_on TEXT,
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX interactions_customer ON interactions(customer_id, at)",
+    "CREATE INDEX interactions_at ON interactions(at)",
+    # Search: whole words/keys (exact and prefix tiers), CJK 1-2 grams (short Chinese
+    # queries that trigram FTS cannot answer), Latin vocabulary (typo tolerance), and
+    # trigram FTS over the free text (substring tier for 3+ characters).
+    """CREATE TABLE search_terms (
+        term TEXT NOT NULL,
+        customer_id INTEGER NOT NULL,
+        PRIMARY KEY (term, customer_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX search_terms_customer ON search_terms(customer_id)",
+    """CREATE TABLE search_grams (
+        gram TEXT NOT NULL,
+        customer_id INTEGER NOT NULL,
+        PRIMARY KEY (gram, customer_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX search_grams_customer ON search_grams(customer_id)",
+    "CREATE TABLE search_vocab (term TEXT PRIMARY KEY) WITHOUT ROWID",
+    "CREATE VIRTUAL TABLE search_fts USING fts5(body, tokenize = 'trigram')",
+    """CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        os_user TEXT,
+        command TEXT,
+        action TEXT NOT NULL,
+        customer_id INTEGER,
+        details TEXT
+    )""",
+    "CREATE INDEX audit_customer ON audit(customer_id, id)",
+    # Append-only from the program's side.
+    """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+       BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+    """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+       BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+    """CREATE TABLE merges (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        survivor_id INTEGER NOT NULL,
+        merged_ids TEXT NOT NULL,
+        reasons TEXT,
+        snapshot TEXT NOT NULL,
+        survivor_after TEXT NOT NULL,
+        undone_at TEXT
+    )""",
+    """CREATE TABLE not_duplicates (
+        a_id INTEGER NOT NULL,
+        b_id INTEGER NOT NULL,
+        decided_at TEXT NOT NULL,
+        PRIMARY KEY (a_id, b_id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE report_state (
+        report TEXT NOT NULL,
+        customer_id INTEGER NOT NULL,
+        PRIMARY KEY (report, customer_id)
+    ) WITHOUT ROWID""",
+]
+
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    ("m001_initial", _M001_INITIAL),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def apply_all(db: Database) -> None:
+    """Apply every pending migration through sqlite-utils; the caller holds the write lock."""
+    from sqlite_utils import Migrations
+
+    migrations = Migrations("crmcli")
+    for name, statements in MIGRATIONS:
+
+        def run(db: Database, statements: list[str] = statements) -> None:
+            for statement in statements:
+                db.execute(statement)
+
+        run.__name__ = name
+        migrations(name=name)(run)
+    migrations.apply(db)
+
+
+def known_names() -> set[str]:
+    return {name for name, _ in MIGRATIONS}

@@ -1,0 +1,255 @@
+"""All output: the only module that talks to Rich.
+
+Data goes to stdout in the format asked (`table` for people; `json`, `jsonl`, `csv`, `tsv`
+for programs, with stable field names, ISO dates and UTC times); messages, warnings and
+errors go to stderr. User data always enters Rich as `rich.text.Text`, never as markup, so
+a customer called `[bold]x` prints as typed. Rich is imported only when a table, a panel or a
+progress bar is drawn: the machine formats never pay for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    tsv = "tsv"
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    header: str
+    style: str | None = None
+    max_width: int | None = None
+    justify: str = "left"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+# -- messages (stderr) ------------------------------------------------------------------
+
+
+def message(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def warn(text: str) -> None:
+    print(f"Warning: {text}", file=sys.stderr)
+
+
+def error(text: str, hint: str | None = None) -> None:
+    print(f"Error: {text}", file=sys.stderr)
+    if hint:
+        print(f"Hint: {hint}", file=sys.stderr)
+
+
+# -- consoles ---------------------------------------------------------------------------
+
+
+def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    width = None
+    if not stream.isatty():
+        # Piped tables are for reading later (less, a file): do not chop them at 80 columns.
+        width = int(os.environ.get("COLUMNS") or 200)
+    return Console(file=stream, width=width, no_color="NO_COLOR" in os.environ or None)
+
+
+def _text(value: Any, style: str | None = None):  # type: ignore[no-untyped-def]
+    from rich.text import Text
+
+    return Text(_cell(value), style=style or "")
+
+
+# -- listings ---------------------------------------------------------------------------
+
+
+def emit(
+    rows: Sequence[dict],
+    columns: Sequence[Column],
+    fmt: Format,
+    *,
+    fields: Sequence[str],
+    title: str | None = None,
+    empty: str = "Nothing to show.",
+    styler: Callable[[dict], str | None] | None = None,
+) -> None:
+    """Print a listing: `columns` shape the table, `fields` are the machine formats' keys."""
+    if fmt is Format.table:
+        if not rows:
+            message(empty)
+            return
+        _table(rows, columns, title=title, styler=styler)
+    elif fmt is Format.json:
+        json.dump([_pick(r, fields) for r in rows], sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif fmt is Format.jsonl:
+        for row in rows:
+            sys.stdout.write(json.dumps(_pick(row, fields), ensure_ascii=False) + "\n")
+    else:
+        write_delimited(sys.stdout, rows, fields, "\t" if fmt is Format.tsv else ",")
+
+
+def _pick(row: dict, fields: Sequence[str]) -> dict:
+    return {f: row.get(f) for f in fields}
+
+
+def write_delimited(stream: Any, rows: Iterable[dict], fields: Sequence[str], delimiter: str) -> None:
+    writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(fields)
+    for row in rows:
+        writer.writerow([_cell(row.get(f)).replace("\n", " ") for f in fields])
+
+
+def _table(
+    rows: Sequence[dict],
+    columns: Sequence[Column],
+    *,
+    title: str | None,
+    styler: Callable[[dict], str | None] | None,
+) -> None:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, header_style="bold", title_justify="left", show_edge=False
+    )
+    for col in columns:
+        table.add_column(
+            col.header,
+            style=col.style,
+            max_width=col.max_width,
+            justify=col.justify,  # type: ignore[arg-type]
+            overflow="fold",
+        )
+    for row in rows:
+        table.add_row(*(_text(row.get(c.field)) for c in columns), style=styler(row) if styler else None)
+    _console().print(table)
+
+
+# -- one customer -----------------------------------------------------------------------
+
+PROFILE_FIELDS = (
+    ("kind", "Kind"),
+    ("company", "Company"),
+    ("phones", "Phones"),
+    ("emails", "Emails"),
+    ("status", "Status"),
+    ("grade", "Grade"),
+    ("source", "Source"),
+    ("industry", "Industry"),
+    ("city", "City"),
+    ("gender", "Gender"),
+    ("budget", "Budget"),
+    ("needs", "Needs"),
+    ("tags", "Tags"),
+    ("notes", "Notes"),
+    ("external_id", "Customer no."),
+    ("first_contact_on", "First contact"),
+    ("last_contacted_at", "Last contact"),
+    ("next_follow_up_on", "Next follow-up"),
+    ("archived_at", "Archived"),
+    ("created_at", "Created"),
+    ("updated_at", "Updated"),
+)
+
+
+def profile(record: dict, timeline: Sequence[dict], fmt: Format) -> None:
+    if fmt is not Format.table:
+        out = dict(record)
+        out["interactions"] = list(timeline)
+        if fmt is Format.json:
+            json.dump(out, sys.stdout, ensure_ascii=False, indent=2, default=str)
+            sys.stdout.write("\n")
+        elif fmt is Format.jsonl:
+            sys.stdout.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
+        else:
+            fields = ["id", "at", "channel", "summary", "outcome", "next_follow_up_on"]
+            write_delimited(sys.stdout, timeline, fields, "\t" if fmt is Format.tsv else ",")
+        return
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console()
+    heading = Text(f"#{record['id']} ", style="dim")
+    heading.append(_cell(record["name"]), style="bold")
+    if record.get("archived_at"):
+        heading.append("  (archived)", style="yellow")
+    console.print(heading)
+    facts = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+    facts.add_column(style="dim", no_wrap=True)
+    facts.add_column(overflow="fold")
+    for field, label in PROFILE_FIELDS:
+        value = record.get(field)
+        if value not in (None, "", []):
+            facts.add_row(label, _text(value))
+    console.print(facts)
+    if not timeline:
+        console.print(Text("No interactions yet.", style="dim"))
+        return
+    history = Table(title="Timeline (newest first)", box=box.SIMPLE_HEAD, title_justify="left")
+    history.add_column("When (UTC)", no_wrap=True)
+    history.add_column("Channel")
+    history.add_column("Summary", overflow="fold")
+    history.add_column("Outcome", overflow="fold")
+    history.add_column("Next")
+    for item in timeline:
+        history.add_row(
+            _text(item["at"].replace("T", " ").removesuffix("Z")),
+            _text(item["channel"]),
+            _text(item["summary"]),
+            _text(item.get("outcome")),
+            _text(item.get("next_follow_up_on")),
+        )
+    console.print(history)
+
+
+def data(obj: Any) -> None:
+    """A single JSON document (for --format json of non-listing results)."""
+    json.dump(obj, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+@contextmanager
+def progress(total: int | None, description: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal; a silent no-op when piped."""
+    if not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def key_created(where: str, recovery_code: str) -> None:
+    """Shown once, when a database's key is made: where it lives and the recovery code."""
+    message(f"Contact details are encrypted; the key is stored in {where}.")
+    message("Recovery code (shown once; keep it somewhere safe, e.g. a password manager):")
+    message(f"    {recovery_code}")
+    message("Restore it on another machine with `crmcli key import`.")

@@ -1,0 +1,388 @@
+"""Customer rows and what hangs off them: phones, emails, tags and the search index.
+
+Phones and emails are written encrypted with a keyed hash and a masked copy beside them
+(`crmcli.credentials.Vault`); every read for listings uses only the masked copy, so listing
+and reporting never need the key. Callers hold the write transaction (`Store.write`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from crmcli import searching
+from crmcli.store import Store, now_utc
+
+if TYPE_CHECKING:
+    from crmcli.credentials import Vault
+    from crmcli.normalize import Phone
+
+# Columns a caller may set directly (the rest are derived or managed by the store).
+EDITABLE = (
+    "external_id",
+    "kind",
+    "name",
+    "company",
+    "status",
+    "grade",
+    "source",
+    "industry",
+    "city",
+    "gender",
+    "budget",
+    "needs",
+    "notes",
+    "first_contact_on",
+    "next_follow_up_on",
+)
+
+
+def _derived(fields: dict[str, Any]) -> dict[str, Any]:
+    from crmcli import matching
+
+    name = fields["name"]
+    pinyin = matching.pinyin_of(name)
+    return {
+        "name_key": matching.name_key(name),
+        "pinyin": pinyin[0] if pinyin else None,
+        "pinyin_initials": pinyin[1] if pinyin else None,
+        "company_key": matching.company_key(fields["company"]) if fields.get("company") else None,
+    }
+
+
+def insert(
+    store: Store,
+    fields: dict[str, Any],
+    *,
+    phones: Sequence[Phone] = (),
+    emails: Sequence[str] = (),
+    tags: Iterable[str] = (),
+    vault: Vault | None = None,
+    created_at: str | None = None,
+) -> int:
+    """Insert one customer with its contact details and index it; returns the new id."""
+    stamp = created_at or now_utc()
+    row = {k: fields.get(k) for k in EDITABLE}
+    row.update(_derived(row))
+    row["created_at"] = row["updated_at"] = stamp
+    if fields.get("last_contacted_at"):
+        row["last_contacted_at"] = fields["last_contacted_at"]
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    cursor = store.conn.execute(
+        f"INSERT INTO customers ({columns}) VALUES ({marks})", list(row.values())
+    )
+    customer_id = int(cursor.lastrowid or 0)
+    if phones or emails:
+        assert vault is not None, "contact details need the key"
+        add_phones(store, customer_id, phones, vault)
+        add_emails(store, customer_id, emails, vault)
+    set_tags(store, customer_id, tags)
+    reindex(store, customer_id)
+    return customer_id
+
+
+def update(store: Store, customer_id: int, changes: dict[str, Any]) -> None:
+    """Set editable fields (None clears), refresh derived keys and the index."""
+    changes = {k: v for k, v in changes.items() if k in EDITABLE}
+    current = fetch_row(store, customer_id)
+    assert current is not None
+    merged = {**{k: current[k] for k in EDITABLE}, **changes}
+    changes.update(_derived(merged))
+    changes["updated_at"] = now_utc()
+    assignments = ", ".join(f"{k} = ?" for k in changes)
+    store.conn.execute(
+        f"UPDATE customers SET {assignments} WHERE id = ?", [*changes.values(), customer_id]
+    )
+    reindex(store, customer_id)
+
+
+def touch(store: Store, customer_id: int) -> None:
+    store.conn.execute("UPDATE customers SET updated_at = ? WHERE id = ?", (now_utc(), customer_id))
+
+
+# -- contact details --------------------------------------------------------------------
+
+
+def add_phones(store: Store, customer_id: int, phones: Sequence[Phone], vault: Vault) -> None:
+    start = store.scalar(
+        "SELECT COALESCE(MAX(position) + 1, 0) FROM phones WHERE customer_id = ?", (customer_id,)
+    )
+    for offset, phone in enumerate(phones):
+        payload = json.dumps(
+            {"raw": phone.raw, "e164": phone.e164, "ext": phone.extension}, ensure_ascii=False
+        )
+        store.conn.execute(
+            "INSERT INTO phones (customer_id, position, value_enc, masked, e164_hash,"
+            " tail8_hash, tail4) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                customer_id,
+                start + offset,
+                vault.encrypt(payload, context="phone"),
+                phone.masked,
+                vault.blind("e164", phone.e164) if phone.e164 else None,
+                vault.blind("tail8", phone.tail8),
+                phone.digits[-4:],
+            ),
+        )
+
+
+def add_emails(store: Store, customer_id: int, emails: Sequence[str], vault: Vault) -> None:
+    from crmcli.normalize import mask_email
+
+    start = store.scalar(
+        "SELECT COALESCE(MAX(position) + 1, 0) FROM emails WHERE customer_id = ?", (customer_id,)
+    )
+    for offset, email in enumerate(emails):
+        store.conn.execute(
+            "INSERT INTO emails (customer_id, position, value_enc, masked, hash)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                customer_id,
+                start + offset,
+                vault.encrypt(email, context="email"),
+                mask_email(email),
+                vault.blind("email", email),
+            ),
+        )
+
+
+def phone_hashes(store: Store, customer_id: int) -> list[sqlite3.Row]:
+    return store.query(
+        "SELECT id, e164_hash, tail8_hash, masked FROM phones WHERE customer_id = ?"
+        " ORDER BY position",
+        (customer_id,),
+    )
+
+
+def email_hashes(store: Store, customer_id: int) -> list[sqlite3.Row]:
+    return store.query(
+        "SELECT id, hash, masked FROM emails WHERE customer_id = ? ORDER BY position",
+        (customer_id,),
+    )
+
+
+def delete_phone_rows(store: Store, ids: Iterable[int]) -> None:
+    store.conn.executemany("DELETE FROM phones WHERE id = ?", [(i,) for i in ids])
+
+
+def delete_email_rows(store: Store, ids: Iterable[int]) -> None:
+    store.conn.executemany("DELETE FROM emails WHERE id = ?", [(i,) for i in ids])
+
+
+def customers_with_phone(store: Store, e164_hash: str | None, tail8_hash: str) -> list[int]:
+    """Live customers holding a phone equal to this one (E.164, or the same last 8 digits)."""
+    rows = store.query(
+        "SELECT DISTINCT c.id FROM phones p JOIN customers c ON c.id = p.customer_id"
+        " WHERE (p.e164_hash = ? OR p.tail8_hash = ?) AND c.merged_into IS NULL",
+        (e164_hash, tail8_hash),
+    )
+    return [r[0] for r in rows]
+
+
+def customers_with_email(store: Store, email_hash: str) -> list[int]:
+    rows = store.query(
+        "SELECT DISTINCT c.id FROM emails e JOIN customers c ON c.id = e.customer_id"
+        " WHERE e.hash = ? AND c.merged_into IS NULL",
+        (email_hash,),
+    )
+    return [r[0] for r in rows]
+
+
+def customers_with_phone_tail4(store: Store, tail4: str) -> list[int]:
+    rows = store.query(
+        "SELECT DISTINCT c.id FROM phones p JOIN customers c ON c.id = p.customer_id"
+        " WHERE p.tail4 = ? AND c.merged_into IS NULL",
+        (tail4,),
+    )
+    return [r[0] for r in rows]
+
+
+def decrypted_contacts(store: Store, customer_ids: Sequence[int], vault: Vault) -> dict[int, dict]:
+    """Plain phones and emails for `--reveal` and exports (the caller audits the reveal)."""
+    out: dict[int, dict] = {i: {"phones": [], "emails": []} for i in customer_ids}
+    for chunk in _chunks(customer_ids):
+        marks = ",".join("?" * len(chunk))
+        for row in store.query(
+            f"SELECT customer_id, value_enc FROM phones WHERE customer_id IN ({marks})"
+            " ORDER BY customer_id, position",
+            chunk,
+        ):
+            value = json.loads(vault.decrypt(row["value_enc"], context="phone"))
+            shown = value["e164"] or value["raw"]
+            if value.get("ext"):
+                shown += f" ext. {value['ext']}"
+            out[row["customer_id"]]["phones"].append(shown)
+        for row in store.query(
+            f"SELECT customer_id, value_enc FROM emails WHERE customer_id IN ({marks})"
+            " ORDER BY customer_id, position",
+            chunk,
+        ):
+            out[row["customer_id"]]["emails"].append(
+                vault.decrypt(row["value_enc"], context="email")
+            )
+    return out
+
+
+# -- tags -------------------------------------------------------------------------------
+
+
+def set_tags(store: Store, customer_id: int, tags: Iterable[str]) -> None:
+    store.conn.executemany(
+        "INSERT OR IGNORE INTO tags (customer_id, tag) VALUES (?, ?)",
+        [(customer_id, t) for t in tags],
+    )
+
+
+def remove_tags(store: Store, customer_id: int, tags: Iterable[str]) -> None:
+    store.conn.executemany(
+        "DELETE FROM tags WHERE customer_id = ? AND tag = ?", [(customer_id, t) for t in tags]
+    )
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def fetch_row(store: Store, customer_id: int) -> sqlite3.Row | None:
+    rows = store.query("SELECT * FROM customers WHERE id = ?", (customer_id,))
+    return rows[0] if rows else None
+
+
+def survivor_of(store: Store, customer_id: int) -> int | None:
+    """Follow merged-away ids to the customer that absorbed them (None: no such id)."""
+    seen: set[int] = set()
+    current: int | None = customer_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        row = store.query("SELECT merged_into FROM customers WHERE id = ?", (current,))
+        if not row:
+            return None
+        if row[0][0] is None:
+            return current
+        current = row[0][0]
+    return None
+
+
+def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[list[int]]:
+    ids = list(ids)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def records(store: Store, customer_ids: Sequence[int]) -> list[dict]:
+    """Full records (masked contacts, tags) in the order of `customer_ids`."""
+    by_id: dict[int, dict] = {}
+    for chunk in _chunks(customer_ids):
+        marks = ",".join("?" * len(chunk))
+        for row in store.query(f"SELECT * FROM customers WHERE id IN ({marks})", chunk):
+            record = dict(row)
+            record["phones"], record["emails"], record["tags"] = [], [], []
+            by_id[row["id"]] = record
+        for row in store.query(
+            f"SELECT customer_id, masked FROM phones WHERE customer_id IN ({marks})"
+            " ORDER BY customer_id, position",
+            chunk,
+        ):
+            by_id[row[0]]["phones"].append(row[1])
+        for row in store.query(
+            f"SELECT customer_id, masked FROM emails WHERE customer_id IN ({marks})"
+            " ORDER BY customer_id, position",
+            chunk,
+        ):
+            by_id[row[0]]["emails"].append(row[1])
+        for row in store.query(
+            f"SELECT customer_id, tag FROM tags WHERE customer_id IN ({marks})"
+            " ORDER BY customer_id, tag",
+            chunk,
+        ):
+            by_id[row[0]]["tags"].append(row[1])
+    return [by_id[i] for i in customer_ids if i in by_id]
+
+
+# -- lifecycle --------------------------------------------------------------------------
+
+
+def set_archived(store: Store, customer_ids: Sequence[int], archived: bool) -> int:
+    stamp = now_utc()
+    changed = 0
+    for chunk in _chunks(customer_ids):
+        marks = ",".join("?" * len(chunk))
+        condition = "archived_at IS NULL" if archived else "archived_at IS NOT NULL"
+        cursor = store.conn.execute(
+            f"UPDATE customers SET archived_at = ?, updated_at = ? WHERE id IN ({marks})"
+            f" AND {condition}",
+            [stamp if archived else None, stamp, *chunk],
+        )
+        changed += cursor.rowcount
+    return changed
+
+
+def delete(store: Store, customer_id: int) -> None:
+    """Remove a customer and everything that hangs off it (the audit trail keeps a summary)."""
+    unindex(store, customer_id)
+    for table in ("phones", "emails", "tags", "interactions"):
+        store.conn.execute(f"DELETE FROM {table} WHERE customer_id = ?", (customer_id,))
+    # Tombstones that pointed here would dangle: point them at nothing (unresolvable).
+    store.conn.execute("DELETE FROM customers WHERE merged_into = ?", (customer_id,))
+    store.conn.execute("DELETE FROM customers WHERE id = ?", (customer_id,))
+
+
+# -- search index -----------------------------------------------------------------------
+
+
+def unindex(store: Store, customer_id: int) -> None:
+    store.conn.execute("DELETE FROM search_terms WHERE customer_id = ?", (customer_id,))
+    store.conn.execute("DELETE FROM search_grams WHERE customer_id = ?", (customer_id,))
+    store.conn.execute("DELETE FROM search_fts WHERE rowid = ?", (customer_id,))
+
+
+def reindex(store: Store, customer_id: int) -> None:
+    """Rebuild the search structures of one customer from its stored state."""
+    unindex(store, customer_id)
+    (record,) = records(store, [customer_id])
+    if record["merged_into"] is not None:
+        return
+    write_index(store, customer_id, record)
+
+
+def write_index(store: Store, customer_id: int, record: dict) -> None:
+    entry = searching.index_entry(
+        record, tags=record["tags"], phones_masked=record["phones"], emails_masked=record["emails"]
+    )
+    conn = store.conn
+    conn.executemany(
+        "INSERT OR IGNORE INTO search_terms (term, customer_id) VALUES (?, ?)",
+        [(t, customer_id) for t in entry.terms],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO search_grams (gram, customer_id) VALUES (?, ?)",
+        [(g, customer_id) for g in entry.grams],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO search_vocab (term) VALUES (?)", [(w,) for w in entry.vocab]
+    )
+    conn.execute("INSERT INTO search_fts (rowid, body) VALUES (?, ?)", (customer_id, entry.body))
+
+
+def with_company_key(store: Store, company_key: str) -> list[sqlite3.Row]:
+    return store.query(
+        "SELECT id, name, name_key FROM customers WHERE company_key = ? AND merged_into IS NULL",
+        (company_key,),
+    )
+
+
+def owner_of_external_id(store: Store, external_id: str) -> int | None:
+    value = store.scalar("SELECT id FROM customers WHERE external_id = ?", (external_id,))
+    return None if value is None else int(value)
+
+
+def interaction_count(store: Store, customer_id: int) -> int:
+    return int(
+        store.scalar("SELECT COUNT(*) FROM interactions WHERE customer_id = ?", (customer_id,))
+    )
+
+
+def count_live(store: Store) -> int:
+    return int(store.scalar("SELECT COUNT(*) FROM customers WHERE merged_into IS NULL"))
