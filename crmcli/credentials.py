@@ -23,7 +23,6 @@ import hmac
 import os
 import re
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -248,6 +247,8 @@ def read_key_file(path: Path) -> bytes:
 
 def _write_key_file(path: Path, db_id: str, key: bytes) -> None:
     """Create the file 0600 atomically: a temp file in the same directory, then os.replace."""
+    import tempfile  # 9 ms at import time, needed only here
+
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     content = (
         f"# crmcli key of database {db_id}. Keep this file private (mode 600);\n"

@@ -17,8 +17,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from crmcli.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from phonenumbers import PhoneNumber
 
 STATUSES = ("lead", "prospect", "customer", "lost")  # order = funnel order
 STATUS_LABELS_ZH = {
@@ -141,6 +145,18 @@ def _e164_is_valid(e164: str) -> bool:
         return False
 
 
+def _round_trips(num: PhoneNumber) -> bool:
+    """An invalid number can have an E.164 form that reads back differently (+31 0…): refuse it."""
+    import phonenumbers
+
+    e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+    try:
+        again = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.format_number(again, phonenumbers.PhoneNumberFormat.E164) == e164)
+
+
 def _ascii_digits(text: str) -> str:
     out = []
     for ch in text:
@@ -211,6 +227,7 @@ def parse_phone(raw: str, region: str | None = None) -> Phone:
         elif (
             international
             and phonenumbers.is_possible_number_with_reason(num) == ValidationResult.IS_POSSIBLE
+            and _round_trips(num)
         ):
             rank = 2
         else:

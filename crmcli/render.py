@@ -17,7 +17,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
 
 
 class Format(StrEnum):
@@ -67,7 +71,7 @@ def error(text: str, hint: str | None = None) -> None:
 # -- consoles ---------------------------------------------------------------------------
 
 
-def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
+def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
@@ -78,7 +82,7 @@ def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
     return Console(file=stream, width=width, no_color="NO_COLOR" in os.environ or None)
 
 
-def _text(value: Any, style: str | None = None):  # type: ignore[no-untyped-def]
+def _text(value: Any, style: str | None = None) -> Text:
     from rich.text import Text
 
     return Text(_cell(value), style=style or "")
@@ -117,7 +121,9 @@ def _pick(row: dict, fields: Sequence[str]) -> dict:
     return {f: row.get(f) for f in fields}
 
 
-def write_delimited(stream: Any, rows: Iterable[dict], fields: Sequence[str], delimiter: str) -> None:
+def write_delimited(
+    stream: Any, rows: Iterable[dict], fields: Sequence[str], delimiter: str
+) -> None:
     writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
     writer.writerow(fields)
     for row in rows:
@@ -146,7 +152,9 @@ def _table(
             overflow="fold",
         )
     for row in rows:
-        table.add_row(*(_text(row.get(c.field)) for c in columns), style=styler(row) if styler else None)
+        table.add_row(
+            *(_text(row.get(c.field)) for c in columns), style=styler(row) if styler else None
+        )
     _console().print(table)
 
 

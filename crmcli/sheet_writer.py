@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -88,6 +87,8 @@ def _sheet_title(name: str, taken: set[str]) -> str:
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write to a temp file beside `path`, then rename over it: never a half-written file."""
+    import tempfile
+
     path = Path(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     os.close(fd)

@@ -212,6 +212,9 @@ def _openpyxl_rows(path: Path, sheet: str | None, index: int) -> tuple[str, RawR
 
     # data_only: formulas give their cached value (none if the file was written by openpyxl).
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    if sheet is not None and sheet not in workbook.sheetnames:
+        workbook.close()
+        raise InvalidInput(f"{path.name}: no sheet named {sheet!r}")
     ws = workbook[sheet] if sheet is not None else workbook.worksheets[index]
     total = getattr(ws, "max_row", None)
     if hasattr(ws, "reset_dimensions"):

@@ -11,6 +11,7 @@ Not included: a formula cell. openpyxl writes formulas without a cached value, s
 (ours reads cached values, data_only) would see an empty cell; only Excel/LibreOffice can save one.
 """
 
+# ruff: noqa: E501  (the data tables below read best one record a line)
 from __future__ import annotations
 
 import csv
@@ -177,7 +178,7 @@ def build_sheet(wb: openpyxl.Workbook, title: str, heading: str, headers: list[s
                 cell.number_format = "yyyy-mm-dd hh:mm"
             elif isinstance(value, dt.date):
                 cell.number_format = "yyyy/m/d"
-    # One blank row inside the data and a few "empty" formatted rows at the end, as real sheets have.
+    # A blank row in the middle of the data, as real sheets have.
     ws.insert_rows(4 + len(rows) // 2)
     autosize(ws, rows, headers)
 
@@ -195,7 +196,9 @@ def save_deterministic(wb: openpyxl.Workbook, path: Path) -> None:
         for info in src.infolist():
             data = src.read(info.filename)
             if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), data)
+                data = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), data
+                )
             entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
             entry.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(entry, data)
@@ -214,13 +217,13 @@ def csv_cell(value: object) -> str:
 def main() -> None:
     check_phones()
     wb = openpyxl.Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb.remove(wb.active)
     build_sheet(wb, "客户", "客户信息登记表 2025", CN_HEADERS, CN_ROWS, 0)
     build_sheet(wb, "跟进记录", "跟进记录", CN_INTERACTION_HEADERS, CN_INTERACTIONS, 1)
     save_deterministic(wb, HERE / "客户信息登记表.xlsx")
 
     wb = openpyxl.Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb.remove(wb.active)
     build_sheet(wb, "Customers", "Customer list 2025", EN_HEADERS, EN_ROWS, 0)
     save_deterministic(wb, HERE / "customers-en.xlsx")
 

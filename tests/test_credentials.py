@@ -47,7 +47,7 @@ POSIX = os.name != "nt"
 class MemoryKeyring(KeyringBackend):
     """A keyring of priority 1 that keeps passwords in a dict and counts reads."""
 
-    priority = 1
+    priority: float = 1
 
     def __init__(self) -> None:
         super().__init__()
@@ -115,7 +115,9 @@ _unregister(PlaintextLike)
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def no_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    # Self-contained on purpose (conftest's `isolated` also runs): these tests are about exactly
+    # these variables and keyring's process-wide backend.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     monkeypatch.setenv("CRMCLI_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.delenv("CRMCLI_KEY_FILE", raising=False)
@@ -261,9 +263,9 @@ def test_malformed_recovery_codes(text: str) -> None:
 # --------------------------------------------------------------------------- paths
 
 
-def test_config_dir_and_default_key_file(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert config_dir() == isolated / "config"
-    assert default_key_file(DB) == isolated / "config" / "keys" / f"{DB}.key"
+def test_config_dir_and_default_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert config_dir() == tmp_path / "config"
+    assert default_key_file(DB) == tmp_path / "config" / "keys" / f"{DB}.key"
     monkeypatch.delenv("CRMCLI_CONFIG_DIR")
     import platformdirs
 
@@ -279,7 +281,7 @@ def test_db_ids_that_are_not_safe_file_names_are_refused(bad: str) -> None:
 # --------------------------------------------------------------------------- key files
 
 
-def test_store_without_keyring_writes_a_private_key_file(isolated: Path) -> None:
+def test_store_without_keyring_writes_a_private_key_file(tmp_path: Path) -> None:
     where = store_key(DB, KEY)
     path = default_key_file(DB)
     assert where.startswith(f"key file {path} (no usable OS keyring")
@@ -309,13 +311,13 @@ def test_store_key_is_idempotent_and_never_replaces_another_key_silently() -> No
 
 
 def test_explicit_key_file_argument_and_env(
-    isolated: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    given_path = isolated / "given.key"
+    given_path = tmp_path / "given.key"
     assert store_key(DB, KEY, key_file=given_path) == f"key file {given_path} (given)"
     assert resolve_key(DB, key_file=given_path) == KeyInfo(KEY, f"key file {given_path} (given)")
 
-    env_path = isolated / "env" / "db.key"
+    env_path = tmp_path / "env" / "db.key"
     monkeypatch.setenv("CRMCLI_KEY_FILE", str(env_path))
     assert store_key(DB, KEY) == f"key file {env_path} (CRMCLI_KEY_FILE)"
     assert resolve_key(DB).source == f"key file {env_path} (CRMCLI_KEY_FILE)"
@@ -323,21 +325,21 @@ def test_explicit_key_file_argument_and_env(
 
 
 def test_explicit_key_file_that_is_missing_does_not_fall_back(
-    isolated: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store_key(DB, KEY)  # a default key file exists...
-    missing = isolated / "nowhere.key"
+    missing = tmp_path / "nowhere.key"
     monkeypatch.setenv("CRMCLI_KEY_FILE", str(missing))
     with pytest.raises(NotConfigured, match=f"^key file {re.escape(str(missing))} does not exist"):
         resolve_key(DB)  # ...but an explicit one was asked for
     with pytest.raises(NotConfigured) as info:
-        resolve_key(DB, key_file=isolated)  # a directory
-    assert str(isolated) in str(info.value)
+        resolve_key(DB, key_file=tmp_path)  # a directory
+    assert str(tmp_path) in str(info.value)
     assert info.value.exit_code == ExitCode.NOT_CONFIGURED == 78
 
 
 @pytest.mark.skipif(not POSIX, reason="POSIX permissions")
-def test_key_file_readable_by_others_is_refused(isolated: Path) -> None:
+def test_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     store_key(DB, KEY)
     path = default_key_file(DB)
     path.chmod(0o644)
@@ -348,8 +350,8 @@ def test_key_file_readable_by_others_is_refused(isolated: Path) -> None:
 
 
 @pytest.mark.parametrize("content", ["", "# only a comment\n", "not a key\n", "\xff\xfe"])
-def test_key_file_without_a_key(isolated: Path, content: str) -> None:
-    path = isolated / "bad.key"
+def test_key_file_without_a_key(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "bad.key"
     path.write_bytes(content.encode("latin-1"))
     path.chmod(0o600)
     with pytest.raises(NotConfigured, match=re.escape(str(path))):
@@ -501,7 +503,7 @@ def test_python_keyring_backend_is_honoured(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_key_source_hint(
-    isolated: Path, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     keyring.set_keyring(null.Keyring())
     assert key_source_hint(DB) == "none found"
@@ -513,8 +515,8 @@ def test_key_source_hint(
     assert hint.startswith("OS keyring (MemoryKeyring), entry not opened by doctor; else key file")
     assert memory_keyring.reads == 0  # opening an entry may prompt for an unlock
 
-    monkeypatch.setenv("CRMCLI_KEY_FILE", str(isolated / "missing.key"))
-    assert key_source_hint(DB) == f"key file {isolated / 'missing.key'} (CRMCLI_KEY_FILE) - missing"
+    monkeypatch.setenv("CRMCLI_KEY_FILE", str(tmp_path / "missing.key"))
+    assert key_source_hint(DB) == f"key file {tmp_path / 'missing.key'} (CRMCLI_KEY_FILE) - missing"
     assert recovery_code(KEY) not in hint
 
 

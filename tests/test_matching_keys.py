@@ -152,7 +152,15 @@ _companies = st.one_of(
     st.text(),
     st.lists(
         st.sampled_from(
-            [*"深圳某科技有限公司集团股份（中国）() ,.", "Co", "Ltd", "Inc", "L.L.C.", "S.A.", "Acme"]
+            [
+                *"深圳某科技有限公司集团股份（中国）() ,.",
+                "Co",
+                "Ltd",
+                "Inc",
+                "L.L.C.",
+                "S.A.",
+                "Acme",
+            ]
         ),
         max_size=12,
     ).map("".join),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -244,7 +247,7 @@ def test_normalize_email(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize("raw", ["", "bob", "bob@", "@acme.com", "bob@acme", "a b@c.d", "a@b@c.d"])
 def test_normalize_email_rejects(raw: str) -> None:
-    with pytest.raises(InvalidInput, match="expected e.g. name@example.com"):
+    with pytest.raises(InvalidInput, match=r"expected e\.g\. name@example\.com"):
         normalize_email(raw)
 
 
@@ -331,7 +334,8 @@ def test_parse_date_error_message() -> None:
     with pytest.raises(InvalidInput) as info:
         parse_date("2024-13-45")
     assert info.value.message == (
-        "cannot read date '2024-13-45' (expected e.g. 2024-05-20, 2024/5/20, 2024年5月20日, 20240520)"
+        "cannot read date '2024-13-45' "
+        "(expected e.g. 2024-05-20, 2024/5/20, 2024年5月20日, 20240520)"
     )
 
 
@@ -371,8 +375,27 @@ def test_parse_date_relative_error_mentions_relative_forms() -> None:
 NOW = datetime(2024, 5, 20, 3, 0, tzinfo=UTC)
 
 
+@pytest.fixture(params=["UTC", "Asia/Shanghai", "America/New_York"])
+def local_tz(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run under several local timezones (the conftest pins UTC; restore it afterwards)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = request.param
+    time.tzset()
+    yield request.param
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+def _local(naive: datetime) -> datetime:
+    """Expected values are written as naive local times and resolved inside the test."""
+    return naive.astimezone().astimezone(UTC) if naive.tzinfo is None else naive
+
+
 def _local_noon_utc(d: date) -> datetime:
-    return datetime(d.year, d.month, d.day, 12).astimezone().astimezone(UTC)
+    return _local(datetime(d.year, d.month, d.day, 12))
 
 
 @pytest.mark.parametrize(
@@ -383,22 +406,26 @@ def _local_noon_utc(d: date) -> datetime:
         ("today", NOW),
         ("2024-05-20T14:30:00Z", datetime(2024, 5, 20, 14, 30, tzinfo=UTC)),
         ("2024-05-20T14:30:00+08:00", datetime(2024, 5, 20, 6, 30, tzinfo=UTC)),
-        (datetime(2024, 5, 20, 14, 30, tzinfo=timezone(timedelta(hours=-5))), NOW + timedelta(hours=16, minutes=30)),
-        ("2024-05-20 14:30", datetime(2024, 5, 20, 14, 30).astimezone().astimezone(UTC)),
-        ("2024年5月20日 14:30", datetime(2024, 5, 20, 14, 30).astimezone().astimezone(UTC)),
-        ("2024-05-20", _local_noon_utc(MAY20)),
-        (MAY20, _local_noon_utc(MAY20)),
-        (45432, _local_noon_utc(MAY20)),
-        (45432.25, datetime(2024, 5, 20, 6).astimezone().astimezone(UTC)),
+        (
+            datetime(2024, 5, 20, 14, 30, tzinfo=timezone(timedelta(hours=-5))),
+            NOW + timedelta(hours=16, minutes=30),
+        ),
+        ("2024-05-20 14:30", datetime(2024, 5, 20, 14, 30)),
+        ("2024年5月20日 14:30", datetime(2024, 5, 20, 14, 30)),
+        ("2024-05-20", datetime(2024, 5, 20, 12)),
+        (MAY20, datetime(2024, 5, 20, 12)),
+        (datetime(2024, 5, 20, 9, 15), datetime(2024, 5, 20, 9, 15)),
+        (45432, datetime(2024, 5, 20, 12)),
+        (45432.25, datetime(2024, 5, 20, 6)),
     ],
 )
-def test_parse_datetime(value: object, expected: datetime) -> None:
+def test_parse_datetime(value: object, expected: datetime, local_tz: str) -> None:
     got = parse_datetime(value, now=NOW)
-    assert got == expected
+    assert got == _local(expected)
     assert got.tzinfo == UTC
 
 
-def test_parse_datetime_relative_is_local_noon() -> None:
+def test_parse_datetime_relative_is_local_noon(local_tz: str) -> None:
     local_today = NOW.astimezone().date()
     assert parse_datetime("+3d", now=NOW) == _local_noon_utc(local_today + timedelta(days=3))
 

@@ -21,14 +21,24 @@ from crmcli.commands.shared import (
 from crmcli.render import Format
 
 # One option per field, shared by `add` and `edit`.
-Company = Annotated[str | None, typer.Option("--company", help="Company (for a person: where they work).")]
+Company = Annotated[
+    str | None, typer.Option("--company", help="Company (for a person: where they work).")
+]
 Kind = Annotated[str | None, typer.Option("--kind", help="person or company (个人/企业).")]
-Phones = Annotated[list[str] | None, typer.Option("--phone", "-p", help="A phone; repeat for more.")]
-Emails = Annotated[list[str] | None, typer.Option("--email", "-e", help="An email; repeat for more.")]
-Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag; repeat or comma-separate.")]
+Phones = Annotated[
+    list[str] | None, typer.Option("--phone", "-p", help="A phone; repeat for more.")
+]
+Emails = Annotated[
+    list[str] | None, typer.Option("--email", "-e", help="An email; repeat for more.")
+]
+Tags = Annotated[
+    list[str] | None, typer.Option("--tag", "-t", help="A tag; repeat or comma-separate.")
+]
 Status = Annotated[
     str | None,
-    typer.Option("--status", "-s", help="lead, prospect, customer, lost (or 潜在/意向/成交/流失客户)."),
+    typer.Option(
+        "--status", "-s", help="lead, prospect, customer, lost (or 潜在/意向/成交/流失客户)."
+    ),
 ]
 Grade = Annotated[str | None, typer.Option("--grade", "-g", help="A, B or C.")]
 Source = Annotated[str | None, typer.Option("--source", help="Where they came from.")]
@@ -39,12 +49,15 @@ Budget = Annotated[str | None, typer.Option("--budget")]
 Needs = Annotated[str | None, typer.Option("--needs")]
 Note = Annotated[str | None, typer.Option("--note", help="Free notes.")]
 FirstContact = Annotated[
-    str | None, typer.Option("--first-contact", help="Date of first contact (2024-05-20, 2024年5月20日…).")
+    str | None,
+    typer.Option("--first-contact", help="Date of first contact (2024-05-20, 2024年5月20日…)."),
 ]
 Next = Annotated[
     str | None, typer.Option("--next", help="Next follow-up: a date, today, tomorrow, +3d, +2w.")
 ]
-ExternalId = Annotated[str | None, typer.Option("--external-id", help="Customer number (客户编号).")]
+ExternalId = Annotated[
+    str | None, typer.Option("--external-id", help="Customer number (客户编号).")
+]
 
 
 def _draft_values(**options: Any) -> dict[str, Any]:
@@ -98,10 +111,24 @@ def add(
 
     draft = build_draft(
         _draft_values(
-            name=name, company=company, kind=kind, phones=phone, emails=email, tags=tag,
-            status=status, grade=grade, source=source, industry=industry, city=city,
-            gender=gender, budget=budget, needs=needs, notes=note,
-            first_contact_on=first_contact, next_follow_up_on=next_, external_id=external_id,
+            name=name,
+            company=company,
+            kind=kind,
+            phones=phone,
+            emails=email,
+            tags=tag,
+            status=status,
+            grade=grade,
+            source=source,
+            industry=industry,
+            city=city,
+            gender=gender,
+            budget=budget,
+            needs=needs,
+            notes=note,
+            first_contact_on=first_contact,
+            next_follow_up_on=next_,
+            external_id=external_id,
         )
     )
     with open_db(db, "add", create=True, key_file=key_file) as store:
@@ -143,11 +170,15 @@ def edit(
     first_contact: FirstContact = None,
     next_: Next = None,
     external_id: ExternalId = None,
-    remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag.")] = None,
+    remove_tag: Annotated[
+        list[str] | None, typer.Option("--remove-tag", help="Remove a tag.")
+    ] = None,
     remove_phone: Annotated[
         list[str] | None, typer.Option("--remove-phone", help="Remove a phone (any format).")
     ] = None,
-    remove_email: Annotated[list[str] | None, typer.Option("--remove-email", help="Remove an email.")] = None,
+    remove_email: Annotated[
+        list[str] | None, typer.Option("--remove-email", help="Remove an email.")
+    ] = None,
     clear: Annotated[
         list[str] | None,
         typer.Option("--clear", help="Empty a field (e.g. --clear city, --clear phones)."),
@@ -165,10 +196,24 @@ def edit(
 
     draft = build_draft(
         _draft_values(
-            name=name, company=company, kind=kind, phones=phone, emails=email, tags=tag,
-            status=status, grade=grade, source=source, industry=industry, city=city,
-            gender=gender, budget=budget, needs=needs, notes=note,
-            first_contact_on=first_contact, next_follow_up_on=next_, external_id=external_id,
+            name=name,
+            company=company,
+            kind=kind,
+            phones=phone,
+            emails=email,
+            tags=tag,
+            status=status,
+            grade=grade,
+            source=source,
+            industry=industry,
+            city=city,
+            gender=gender,
+            budget=budget,
+            needs=needs,
+            notes=note,
+            first_contact_on=first_contact,
+            next_follow_up_on=next_,
+            external_id=external_id,
         )
     )
     with open_db(db, "edit", key_file=key_file) as store:

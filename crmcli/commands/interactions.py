@@ -1,4 +1,4 @@
-"""The `log` command (also `log-interaction`): record a call, email, meeting, message, visit or note."""
+"""The `log` command (alias `log-interaction`): record a call, email, meeting, visit or note."""
 
 from __future__ import annotations
 
@@ -18,7 +18,11 @@ def log(
     text: Annotated[str, typer.Argument(help="What happened (a summary).")],
     channel: Annotated[
         str,
-        typer.Option("--channel", "-c", help="call, email, meeting, message, visit or note (电话/微信/拜访…)."),
+        typer.Option(
+            "--channel",
+            "-c",
+            help="call, email, meeting, message, visit or note (电话/微信/拜访…).",
+        ),
     ] = "note",
     at: Annotated[
         str | None,
@@ -46,7 +50,8 @@ def log(
         )
     follow = f"; next follow-up {logged.next_follow_up_on}" if logged.next_follow_up_on else ""
     render.message(
-        f"Logged {logged.channel} with #{logged.customer_id} {logged.customer_name} at {logged.at}{follow}"
+        f"Logged {logged.channel} with #{logged.customer_id} {logged.customer_name}"
+        f" at {logged.at}{follow}"
     )
     if fmt is not Format.table:
         render.data(logged.__dict__)

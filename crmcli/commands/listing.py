@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,9 @@ from crmcli.commands.shared import (
     split_values,
 )
 from crmcli.render import Column, Format
+
+if TYPE_CHECKING:
+    from crmcli.store.search import Filters
 
 # The machine formats' fields: the record's names from DESIGN.md, in a stable order.
 CUSTOMER_FIELDS = (
@@ -59,16 +62,25 @@ CUSTOMER_COLUMNS = (
     Column("next_follow_up_on", "Next"),
 )
 
-StatusFilter = Annotated[list[str] | None, typer.Option("--status", "-s", help="Only these statuses.")]
-TagFilter = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only customers with this tag.")]
+StatusFilter = Annotated[
+    list[str] | None, typer.Option("--status", "-s", help="Only these statuses.")
+]
+TagFilter = Annotated[
+    list[str] | None, typer.Option("--tag", "-t", help="Only customers with this tag.")
+]
 GradeFilter = Annotated[list[str] | None, typer.Option("--grade", "-g", help="Only these grades.")]
 SourceFilter = Annotated[list[str] | None, typer.Option("--source", help="Only these sources.")]
 CityFilter = Annotated[list[str] | None, typer.Option("--city", help="Only these cities.")]
 
 
-def build_filters(  # type: ignore[no-untyped-def]
-    status=None, tag=None, grade=None, source=None, city=None, archived: bool | None = False
-):
+def build_filters(
+    status: list[str] | None = None,
+    tag: list[str] | None = None,
+    grade: list[str] | None = None,
+    source: list[str] | None = None,
+    city: list[str] | None = None,
+    archived: bool | None = False,
+) -> Filters:
     """Filters from the shared listing options, each value normalised like stored values."""
     from crmcli import normalize
     from crmcli.store.search import Filters
@@ -86,7 +98,9 @@ def build_filters(  # type: ignore[no-untyped-def]
 def _for_table(records: list[dict]) -> list[dict]:
     for record in records:
         phones = record.get("phones") or []
-        record["phones"] = phones[0] + (f" (+{len(phones) - 1})" if len(phones) > 1 else "") if phones else ""
+        record["phones"] = (
+            phones[0] + (f" (+{len(phones) - 1})" if len(phones) > 1 else "") if phones else ""
+        )
         last = record.get("last_contacted_at")
         record["last_contact"] = last[:10] if last else ""
     return records
@@ -97,7 +111,9 @@ def _for_table(records: list[dict]) -> list[dict]:
 def search(
     query: Annotated[
         str | None,
-        typer.Argument(help="A fragment of name, company, phone, email, notes, tags, city or pinyin."),
+        typer.Argument(
+            help="A fragment of name, company, phone, email, notes, tags, city or pinyin."
+        ),
     ] = None,
     status: StatusFilter = None,
     tag: TagFilter = None,
@@ -105,10 +121,17 @@ def search(
     source: SourceFilter = None,
     city: CityFilter = None,
     archived: Annotated[
-        bool, typer.Option("--archived", help="Search the dormant pool (archived customers) instead.")
+        bool,
+        typer.Option("--archived", help="Search the dormant pool (archived customers) instead."),
     ] = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", "-n", min=1, help="At most this many [default: 20 with a query, all without].")
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            min=1,
+            help="At most this many [default: 20 with a query, all without].",
+        ),
     ] = None,
     reveal: RevealOption = False,
     db: DbOption = None,
@@ -121,7 +144,7 @@ def search(
     """
     from crmcli.operations import search as search_ops
 
-    filters = build_filters(status, tag, grade, source, city, archived=True if archived else False)
+    filters = build_filters(status, tag, grade, source, city, archived=archived)
     if limit is None and query:
         limit = search_ops.DEFAULT_LIMIT
     with open_db(db, "search", key_file=key_file) as store:
@@ -145,7 +168,8 @@ def search(
 @handle_errors
 def followups(
     within: Annotated[
-        int, typer.Option("--within", "-w", min=0, help="Also list follow-ups due in the next N days.")
+        int,
+        typer.Option("--within", "-w", min=0, help="Also list follow-ups due in the next N days."),
     ] = 0,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
@@ -176,6 +200,8 @@ def followups(
         fmt,
         fields=(*CUSTOMER_FIELDS, "days_overdue"),
         title="Follow-ups due",
-        empty="No follow-ups due. 🎉" if within == 0 else f"No follow-ups due within {within} days.",
+        empty="No follow-ups due. 🎉"
+        if within == 0
+        else f"No follow-ups due within {within} days.",
         styler=lambda r: "red" if r["days_overdue"] > 0 else None,
     )

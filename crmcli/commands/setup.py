@@ -27,7 +27,9 @@ def init(db: DbOption = None, key_file: KeyFileOption = None) -> None:
 
 @app.command()
 @handle_errors
-def doctor(db: DbOption = None, key_file: KeyFileOption = None, fmt: FormatOption = Format.table) -> None:
+def doctor(
+    db: DbOption = None, key_file: KeyFileOption = None, fmt: FormatOption = Format.table
+) -> None:
     """Which database, schema version and key source are in use (never the key itself)."""
     from crmcli import credentials
     from crmcli.migrations import SCHEMA_VERSION

@@ -34,7 +34,7 @@ KeyFileOption = Annotated[
     typer.Option(
         "--key-file",
         envvar="CRMCLI_KEY_FILE",
-        help="Key file for contact details [env CRMCLI_KEY_FILE; default: OS keyring or config dir].",
+        help="Key file for contact details [env CRMCLI_KEY_FILE; default: keyring/config dir].",
         show_default=False,
     ),
 ]
@@ -47,7 +47,8 @@ RevealOption = Annotated[
     typer.Option("--reveal", help="Show full phones and emails (needs the key; audited)."),
 ]
 YesOption = Annotated[
-    bool, typer.Option("--yes", "-y", help="Answer yes to the confirmation (needed without a terminal).")
+    bool,
+    typer.Option("--yes", "-y", help="Answer yes to the confirmation (needed without a terminal)."),
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -65,8 +66,8 @@ def handle_errors(func: F) -> F:
         except Ambiguous as exc:
             render.error(exc.message)
             for c in exc.candidates:
-                phone = c["phones"][0] if c.get("phones") else ""
-                render.message(f"  #{c['id']}  {c['name']}  {c.get('company') or ''}  {phone}".rstrip())
+                parts = [f"#{c['id']}", c["name"], c.get("company"), *(c.get("phones") or [])[:1]]
+                render.message("  " + "  ".join(p for p in parts if p))
             raise typer.Exit(int(exc.exit_code)) from None
         except CrmError as exc:
             render.error(exc.message, exc.hint)
@@ -111,7 +112,9 @@ def confirm(question: str, yes: bool) -> bool:
     if yes:
         return True
     if not sys.stdin.isatty():
-        raise NeedsConfirmation(f"{question} — no terminal to ask on: pass --yes to confirm")
+        raise NeedsConfirmation(
+            f"this needs confirmation ({question}) and there is no terminal: pass --yes"
+        )
     return typer.confirm(question, default=False)
 
 

@@ -48,7 +48,9 @@ class AddResult:
     lookalikes: list[Lookalike]
 
 
-def lookalikes(store: Store, draft: CustomerDraft, *, exclude: int | None = None) -> list[Lookalike]:
+def lookalikes(
+    store: Store, draft: CustomerDraft, *, exclude: int | None = None
+) -> list[Lookalike]:
     """Existing customers sharing a phone or email with the draft, or a near-identical name at
     the same company. (Full duplicate scoring lives in the dedupe matcher.)"""
     from crmcli import matching
@@ -68,7 +70,9 @@ def lookalikes(store: Store, draft: CustomerDraft, *, exclude: int | None = None
         vault = store.vault()
         for phone in draft.phones:
             e164 = vault.blind("e164", phone.e164) if phone.e164 else None
-            for cid in customers_db.customers_with_phone(store, e164, vault.blind("tail8", phone.tail8)):
+            for cid in customers_db.customers_with_phone(
+                store, e164, vault.blind("tail8", phone.tail8)
+            ):
                 note(cid, f"same phone {phone.masked}")
         from crmcli.normalize import mask_email
 
@@ -136,7 +140,8 @@ def edit(
     for name in clear:
         if name not in CLEARABLE:
             raise InvalidInput(
-                f"cannot clear {name!r} (clearable: {', '.join(CLEARABLE)}; a name can only be changed)"
+                f"cannot clear {name!r} (clearable: {', '.join(CLEARABLE)});"
+                " a name can only be changed"
             )
     if "name" in draft.model_fields_set and not draft.name:
         raise InvalidInput("name: a customer needs a name")
@@ -170,7 +175,9 @@ def edit(
         if draft.phones:
             assert vault is not None
             known = {r["e164_hash"] for r in customers_db.phone_hashes(store, customer_id)}
-            new = [p for p in draft.phones if not p.e164 or vault.blind("e164", p.e164) not in known]
+            new = [
+                p for p in draft.phones if not p.e164 or vault.blind("e164", p.e164) not in known
+            ]
             customers_db.add_phones(store, customer_id, new, vault)
         if draft.emails:
             assert vault is not None
@@ -199,7 +206,9 @@ def _remove_phones(store: Store, customer_id: int, values: list[str], vault: Any
         phone = parse_phone(value)
         e164 = vault.blind("e164", phone.e164) if phone.e164 else None
         tail8 = vault.blind("tail8", phone.tail8)
-        matched = [r["id"] for r in rows if (e164 and r["e164_hash"] == e164) or r["tail8_hash"] == tail8]
+        matched = [
+            r["id"] for r in rows if (e164 and r["e164_hash"] == e164) or r["tail8_hash"] == tail8
+        ]
         if not matched:
             raise InvalidInput(f"customer {customer_id} has no phone {phone.masked}")
         customers_db.delete_phone_rows(store, matched)

@@ -64,8 +64,12 @@ def log(
             store,
             "log",
             customer_id=customer_id,
-            details={"interaction": interaction_id, "channel": channel, "at": stamp,
-                     "next_follow_up_on": follow_up},
+            details={
+                "interaction": interaction_id,
+                "channel": channel,
+                "at": stamp,
+                "next_follow_up_on": follow_up,
+            },
         )
     return Logged(interaction_id, customer_id, row["name"], stamp, channel, follow_up)
 

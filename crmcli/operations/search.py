@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from crmcli import searching
@@ -42,7 +43,9 @@ def search(
     return records[:wanted]
 
 
-def _candidates(store: Store, query: Query, filters: Filters, cap: int):  # type: ignore[no-untyped-def]
+def _candidates(
+    store: Store, query: Query, filters: Filters, cap: int
+) -> Iterator[tuple[Tier, list[int]]]:
     """Yield (tier, ids) from the cheapest, most certain lookup to the most forgiving."""
     if query.email_like or query.phone_like:
         contact_ids = _by_contact(store, query)
@@ -129,6 +132,6 @@ def resolve(store: Store, ref: str, *, include_archived: bool = True) -> int:
         return leaders[0]
     candidates = customers_db.records(store, sorted(leaders)[:20])
     raise Ambiguous(
-        f"{ref!r} matches {len(leaders)} customers; use an id (see the list above)",
+        f"{ref!r} matches {len(leaders)} customers; say which by id:",
         candidates,
     )

@@ -281,12 +281,16 @@ def _upgrade(store: Store) -> None:
         if version == SCHEMA_VERSION:
             return
         db = Database(conn)
-        applied = {
-            row[0]
-            for row in conn.execute(
-                "SELECT name FROM _sqlite_migrations WHERE migration_set = 'crmcli'"
-            ).fetchall()
-        } if db["_sqlite_migrations"].exists() else set()
+        applied = (
+            {
+                row[0]
+                for row in conn.execute(
+                    "SELECT name FROM _sqlite_migrations WHERE migration_set = 'crmcli'"
+                ).fetchall()
+            }
+            if db["_sqlite_migrations"].exists()
+            else set()
+        )
         unknown = applied - migrations.known_names()
         if unknown:
             raise NotConfigured(

@@ -108,7 +108,7 @@ def substring(store: Store, query: Query, filters: Filters, limit: int) -> list[
 
 
 def vocabulary_near(store: Store, word: str) -> list[str]:
-    """Vocabulary words sharing the first letter or the length band of `word` (rapidfuzz scores them)."""
+    """Vocabulary words that could be `word` with a typo (matching.closest_words scores them)."""
     rows = store.query(
         "SELECT term FROM search_vocab WHERE term >= ? AND term < ?",
         (word[0], word[0] + _MAX_CODEPOINT),
@@ -123,16 +123,13 @@ def vocabulary_near(store: Store, word: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def with_terms(
-    store: Store, term_sets: list[list[str]], filters: Filters, limit: int
-) -> list[int]:
+def with_terms(store: Store, term_sets: list[list[str]], filters: Filters, limit: int) -> list[int]:
     """Customers holding, for every set, at least one of its terms."""
     parts = []
     params: list[Any] = []
     for terms in term_sets:
         parts.append(
-            "SELECT customer_id FROM search_terms WHERE term IN"
-            f" ({','.join('?' * len(terms))})"
+            f"SELECT customer_id FROM search_terms WHERE term IN ({','.join('?' * len(terms))})"
         )
         params.extend(terms)
     return _filtered(store, " INTERSECT ".join(parts), params, filters, limit)

@@ -1,0 +1,9 @@
+#!/bin/sh
+# Create .venv (if missing) and install crmcli with its test tools into it. Idempotent.
+set -eu
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
