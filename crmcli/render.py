@@ -185,6 +185,11 @@ PROFILE_FIELDS = (
 )
 
 
+def _moment(value: str) -> str:
+    """`2026-11-25T10:02:27Z` as people read it: `2026-11-25 10:02 UTC`."""
+    return value[:16].replace("T", " ") + " UTC" if value.endswith("Z") else value
+
+
 def profile(record: dict, timeline: Sequence[dict], fmt: Format) -> None:
     if fmt is not Format.table:
         out = dict(record)
@@ -214,12 +219,14 @@ def profile(record: dict, timeline: Sequence[dict], fmt: Format) -> None:
     for field, label in PROFILE_FIELDS:
         value = record.get(field)
         if value not in (None, "", []):
-            facts.add_row(label, _text(value))
+            facts.add_row(label, _text(_moment(value) if field.endswith("_at") else value))
     console.print(facts)
     if not timeline:
         console.print(Text("No interactions yet.", style="dim"))
         return
-    history = Table(title="Timeline (newest first)", box=box.SIMPLE_HEAD, title_justify="left")
+    history = Table(
+        title="Timeline (newest first)", box=box.SIMPLE_HEAD, title_justify="left", show_edge=False
+    )
     history.add_column("When (UTC)", no_wrap=True)
     history.add_column("Channel")
     history.add_column("Summary", overflow="fold")
@@ -227,7 +234,7 @@ def profile(record: dict, timeline: Sequence[dict], fmt: Format) -> None:
     history.add_column("Next")
     for item in timeline:
         history.add_row(
-            _text(item["at"].replace("T", " ").removesuffix("Z")),
+            _text(item["at"][:16].replace("T", " ")),
             _text(item["channel"]),
             _text(item["summary"]),
             _text(item.get("outcome")),

@@ -191,18 +191,26 @@ class Store:
         """Make this database's key, store it (keyring or key file) and return the recovery code."""
         from crmcli import credentials
 
-        key = credentials.new_master_key()
-        vault = credentials.Vault(key)
-        where = credentials.store_key(self.db_id, key, key_file=self.key_file)
+        # Under the write lock, so two first writers cannot make two keys.
         with self.write():
             if self.has_key():  # another process won the race: use its key
-                self._vault = None
+                self.vault()
                 return ""
+            try:
+                # A key stored for this database whose key_check never committed (a crash
+                # between the two): adopt it rather than strand it.
+                info = credentials.resolve_key(self.db_id, key_file=self.key_file)
+                key, where, fresh = info.key, info.source, False
+            except NotConfigured:
+                key = credentials.new_master_key()
+                where = credentials.store_key(self.db_id, key, key_file=self.key_file)
+                fresh = True
+            vault = credentials.Vault(key)
             self.set_meta("key_check", vault.check_value())
         self._vault = vault
         self.key_source = where
-        self.new_recovery_code = credentials.recovery_code(key)
-        return self.new_recovery_code
+        self.new_recovery_code = credentials.recovery_code(key) if fresh else None
+        return self.new_recovery_code or ""
 
 
 def _create_file(path: Path) -> None:
