@@ -928,7 +928,7 @@ def generate(
 
 
 def load_jsonl(path: str | Path) -> Iterator[Record]:
-    """Read back a file written by ``write_jsonl``."""
+    """Read back ``customers.jsonl`` as written by the script (one record a line)."""
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             yield json.loads(line)

@@ -115,7 +115,7 @@ def write_xlsx(path: Path, sheets: Sequence[SheetSpec]) -> None:
     # Writer choice, measured at 100k rows x 12 columns: openpyxl write-only 23.7 s (4.2k rows/s,
     # 24 MB peak); XlsxWriter constant_memory 15.5 s (6.4k rows/s, 21 MB). 1.5x is not worth a
     # second dependency: openpyxl is needed anyway to stream big reads.
-    import openpyxl (sheets.py family)
+    import openpyxl
 
     def build(target: Path) -> None:
         workbook = openpyxl.Workbook(write_only=True)
@@ -130,8 +130,8 @@ def write_xlsx(path: Path, sheets: Sequence[SheetSpec]) -> None:
 
 
 def _write_sheet(ws: Any, spec: SheetSpec) -> None:
-    from openpyxl.styles import Font (sheets.py family)
-    from openpyxl.utils import get_column_letter (sheets.py family)
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     ncols = len(spec.columns)
     text_idx = {i for i, c in enumerate(spec.columns) if c in spec.text_columns}
@@ -161,7 +161,7 @@ def _write_sheet(ws: Any, spec: SheetSpec) -> None:
 
 
 def _styled(ws: Any, value: object, **attrs: object) -> Any:
-    from openpyxl.cell import WriteOnlyCell (sheets.py family)
+    from openpyxl.cell import WriteOnlyCell
 
     cell = WriteOnlyCell(ws, value)
     for name, attr in attrs.items():
