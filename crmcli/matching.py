@@ -27,15 +27,30 @@ if TYPE_CHECKING:
 _CJK_CLASS = (
     "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef\U00030000-\U0003134f"
 )
-_CJK = re.compile(f"[{_CJK_CLASS}]")
-_CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
-_BETWEEN_CJK_SPACE = re.compile(f"(?<=[{_CJK_CLASS}]) +(?=[{_CJK_CLASS}])")
 _APOSTROPHES = re.compile(r"['’‘`´]")
+
+
+@functools.cache
+def _cjk_run() -> re.Pattern[str]:
+    # Compiled on first use: the astral ranges make this the slowest pattern in the package.
+    return re.compile(f"[{_CJK_CLASS}]+")
 
 
 def has_cjk(text: str) -> bool:
     """True when `text` holds at least one Han character."""
-    return _CJK.search(text) is not None
+    return _cjk_run().search(text) is not None
+
+
+def _join_cjk(tokens: list[str]) -> str:
+    """Single-space the tokens, but glue neighbouring CJK runs: '张 伟' is one name, '张伟'."""
+    run = _cjk_run()
+    out: list[str] = []
+    for token in tokens:
+        if out and run.fullmatch(token) and run.fullmatch(out[-1]):
+            out[-1] += token
+        else:
+            out.append(token)
+    return " ".join(out)
 
 
 def _fold(text: str) -> str:
@@ -46,8 +61,8 @@ def _fold(text: str) -> str:
     text = "".join(
         " " if unicodedata.category(ch)[0] in "PSZC" and ch != "&" else ch for ch in text
     )
-    text = _CJK_RUN.sub(lambda m: f" {m.group(0)} ", text)
-    return _BETWEEN_CJK_SPACE.sub("", " ".join(text.split()))
+    text = _cjk_run().sub(lambda m: f" {m.group(0)} ", text)
+    return _join_cjk(text.split())
 
 
 def _to_fixpoint(step: Callable[[str], str], text: str) -> str:
@@ -171,7 +186,7 @@ def _company_key_once(name: str) -> str:
     tokens = " ".join(stripped.split()).split() or folded.split()
     while len(tokens) > 1 and tokens[-1] in _LATIN_LEGAL:
         tokens.pop()  # legal forms trail the name; "Co Op Bank" keeps its "co"
-    return _BETWEEN_CJK_SPACE.sub("", " ".join(tokens))
+    return _join_cjk(tokens)
 
 
 def company_key(name: str) -> str:

@@ -10,7 +10,6 @@ crmcli thousands of times and must not pay for them on every start.
 
 from __future__ import annotations
 
-import calendar
 import functools
 import os
 import re
@@ -100,10 +99,12 @@ def default_region() -> str:
 # valid at home but valid in one of these was almost certainly meant there.
 _FALLBACK_REGIONS = ("CN", "US")
 
-_SCIENTIFIC = re.compile(r"^[+-]?(\d+)(?:\.(\d+))?e\+?(\d+)$", re.IGNORECASE)
-_EXCEL_FLOAT = re.compile(r"^(\+?\d+)\.0+$")
-_ZH_EXTENSION = re.compile(r"\s*(?:转|轉|分机|分機|内线|內線)\s*")
-_EXTENSION_TAIL = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*(\d{1,10})\s*$", re.IGNORECASE)
+# Patterns below are plain strings compiled on first use by re's own cache: compiling them all
+# at import would cost every crmcli start a few milliseconds for formats most commands never see.
+_SCIENTIFIC = r"(?i)^[+-]?(\d+)(?:\.(\d+))?e\+?(\d+)$"
+_EXCEL_FLOAT = r"^(\+?\d+)\.0+$"
+_ZH_EXTENSION = r"\s*(?:转|轉|分机|分機|内线|內線)\s*"
+_EXTENSION_TAIL = r"(?i)\s*(?:ext\.?|extension|x|#)\s*(\d{1,10})\s*$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,7 @@ def _ascii_digits(text: str) -> str:
 
 def _unscientific(text: str) -> str | None:
     """Undo Excel's '1.3812345678E+10' when every digit survived; None when digits were lost."""
-    m = _SCIENTIFIC.match(text)
+    m = re.match(_SCIENTIFIC, text)
     if m is None:
         return text
     whole, frac, exp = m.group(1), m.group(2) or "", int(m.group(3))
@@ -202,9 +203,9 @@ def parse_phone(raw: str, region: str | None = None) -> Phone:
         raise InvalidInput(
             f"phone {text!r} lost digits in a spreadsheet (scientific notation); enter it again"
         )
-    work = _EXCEL_FLOAT.sub(r"\1", unsci)
-    work = _ZH_EXTENSION.sub(" ext. ", work)
-    ext_match = _EXTENSION_TAIL.search(work)
+    work = re.sub(_EXCEL_FLOAT, r"\1", unsci)
+    work = re.sub(_ZH_EXTENSION, " ext. ", work)
+    ext_match = re.search(_EXTENSION_TAIL, work)
     main = work[: ext_match.start()] if ext_match else work
     typed_digits = _ascii_digits(main)
     if not typed_digits:
@@ -249,19 +250,19 @@ def parse_phone(raw: str, region: str | None = None) -> Phone:
     )
 
 
-_PHONE_SEPARATORS = re.compile(r"[/;；,，、|\n\r]+")
+_PHONE_SEPARATORS = r"[/;；,，、|\n\r]+"
 
 
 def split_phones(cell: str) -> list[str]:
     """Split a cell holding several phones; spaces and hyphens belong to the numbers."""
-    parts = (clean_text(p) for p in _PHONE_SEPARATORS.split(cell or ""))
+    parts = (clean_text(p) for p in re.split(_PHONE_SEPARATORS, cell or ""))
     return [p for p in parts if p]
 
 
 # ---------------------------------------------------------------------------------------------
 # Emails
 
-_EMAIL = re.compile(r"^[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]+$")
+_EMAIL = r"^[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]+$"
 
 
 def normalize_email(raw: str) -> str:
@@ -272,7 +273,7 @@ def normalize_email(raw: str) -> str:
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1].strip()
     text = unicodedata.normalize("NFKC", text.lower())
-    if not _EMAIL.match(text):
+    if not re.match(_EMAIL, text):
         raise InvalidInput(f"cannot read email {text!r} (expected e.g. name@example.com)")
     return text
 
@@ -290,15 +291,15 @@ def mask_email(email: str) -> str:
 
 _DATE_HINT = "2024-05-20, 2024/5/20, 2024年5月20日, 20240520"
 _TIME = r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?"
-_YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + _TIME + "$")
-_YMD_ZH = re.compile(
+_YMD = r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + _TIME + "$"
+_YMD_ZH = (
     r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?"
     r"(?:\s*(\d{1,2})\s*[:时點点]\s*(\d{1,2})\s*分?(?:\s*:?\s*(\d{1,2})\s*秒?)?)?$"
 )
-_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})" + _TIME + "$")
-_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})" + _TIME + "$")
-_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
-_RELATIVE = re.compile(r"^([+-]?)(\d{1,4})\s*(d|days?|w|weeks?|m|months?|天|周|个月|月)$")
+_COMPACT = r"^(\d{4})(\d{2})(\d{2})" + _TIME + "$"
+_DMY = r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})" + _TIME + "$"
+_SERIAL = r"^\d{5}(?:\.\d+)?$"
+_RELATIVE = r"^([+-]?)(\d{1,4})\s*(d|days?|w|weeks?|m|months?|天|周|个月|月)$"
 _RELATIVE_WORDS = {
     "today": 0,
     "tomorrow": 1,
@@ -323,7 +324,8 @@ def _date_error(text: object, relative: bool) -> InvalidInput:
 def _add_months(d: date, months: int) -> date:
     month0 = d.month - 1 + months
     year, month = d.year + month0 // 12, month0 % 12 + 1
-    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+    first_of_next = date(year + month // 12, month % 12 + 1, 1)
+    return date(year, month, min(d.day, (first_of_next - timedelta(days=1)).day))
 
 
 def _from_serial(value: float) -> datetime | None:
@@ -336,7 +338,7 @@ def _relative_date(text: str, today: date) -> date | None:
     key = text.casefold()
     if key in _RELATIVE_WORDS:
         return today + timedelta(days=_RELATIVE_WORDS[key])
-    m = _RELATIVE.match(key)
+    m = re.match(_RELATIVE, key)
     if m is None:
         return None
     n = int(m.group(2)) * (-1 if m.group(1) == "-" else 1)
@@ -350,10 +352,10 @@ def _relative_date(text: str, today: date) -> date | None:
 
 def _absolute(text: str, region: str) -> tuple[date, time | None] | datetime | None:
     """A date with an optional naive time, an aware datetime (ISO with offset), or None."""
-    m = _YMD.match(text) or _YMD_ZH.match(text) or _COMPACT.match(text)
+    m = re.match(_YMD, text) or re.match(_YMD_ZH, text) or re.match(_COMPACT, text)
     if m:
         y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    elif m := _DMY.match(text):
+    elif m := re.match(_DMY, text):
         a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
         # Unambiguous when one side exceeds 12; otherwise US habit (m/d) only for region US,
         # the rest of the world's d/m everywhere else.
@@ -400,7 +402,7 @@ def parse_date(value: object, *, relative: bool = False, today: date | None = No
         rel = _relative_date(text, today or date.today())
         if rel is not None:
             return rel
-    if _SERIAL.match(text):
+    if re.match(_SERIAL, text):
         serial = _from_serial(float(text))
         if serial is not None:
             return serial.date()
@@ -449,7 +451,7 @@ def parse_datetime(value: object, *, now: datetime | None = None) -> datetime:
     rel = _relative_date(text, current.astimezone().date())
     if rel is not None:
         return _local_to_utc(datetime.combine(rel, _NOON))
-    if _SERIAL.match(text):
+    if re.match(_SERIAL, text):
         serial = _from_serial(float(text))
         if serial is not None:
             return _serial_moment(serial)
@@ -481,7 +483,7 @@ _STATUS_WORDS = {
     ),
     "lost": ("lost", "closed lost", "churned", "流失客户", "流失", "已流失", "丢单"),
 }
-_GRADE_SUFFIX = re.compile(r"(?:级|類|类|等)?(?:客户)?$")
+_GRADE_SUFFIX = r"(?:级|類|类|等)?(?:客户)?$"
 _KIND_WORDS = {
     "person": ("person", "individual", "people", "private", "个人", "个体", "自然人", "个人客户"),
     "company": (
@@ -557,7 +559,7 @@ def parse_status(value: str) -> str:
 
 def parse_grade(value: str) -> str:
     """A/B/C in either case, also 'A级', 'A类', 'A类客户'."""
-    key = _GRADE_SUFFIX.sub("", _key(value)).strip().upper()
+    key = re.sub(_GRADE_SUFFIX, "", _key(value)).strip().upper()
     if key not in GRADES:
         raise InvalidInput(f"unknown grade {clean_text(value) or ''!r} (expected A, B or C)")
     return key
