@@ -130,7 +130,7 @@ def search(
             "--limit",
             "-n",
             min=1,
-            help="At most this many [default: 20 with a query, all without].",
+            help="At most this many (default: 20 with a query, all without).",
         ),
     ] = None,
     reveal: RevealOption = False,

@@ -25,7 +25,7 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         envvar="CRMCLI_DB",
-        help="Database file [env CRMCLI_DB; default: the per-user data directory].",
+        help="Database file (default: the per-user data directory).",
         show_default=False,
     ),
 ]
@@ -34,7 +34,7 @@ KeyFileOption = Annotated[
     typer.Option(
         "--key-file",
         envvar="CRMCLI_KEY_FILE",
-        help="Key file for contact details [env CRMCLI_KEY_FILE; default: keyring/config dir].",
+        help="Key file for contact details (default: OS keyring, else the config dir).",
         show_default=False,
     ),
 ]
