@@ -245,6 +245,11 @@ def read_key_file(path: Path) -> bytes:
     raise NotConfigured(f"key file {path} is empty")
 
 
+def write_key_file(path: Path, db_id: str, key: bytes) -> None:
+    """Write `key` as a key file at `path` (0600, atomically), e.g. for `crmcli key export`."""
+    _write_key_file(Path(path).expanduser(), _check_db_id(db_id), key)
+
+
 def _write_key_file(path: Path, db_id: str, key: bytes) -> None:
     """Create the file 0600 atomically: a temp file in the same directory, then os.replace."""
     import tempfile  # 9 ms at import time, needed only here
@@ -361,7 +366,16 @@ def resolve_key(db_id: str, *, key_file: Path | None = None, interactive: bool =
     explicit = _explicit_key_file(key_file)
     if explicit is not None:
         path, how = explicit
-        return KeyInfo(read_key_file(path), f"key file {path} ({how})")
+        try:
+            return KeyInfo(read_key_file(path), f"key file {path} ({how})")
+        except NotConfigured as exc:
+            # The CLI's --key-file also reads $CRMCLI_KEY_FILE: name both, so a stale variable
+            # in a crontab or a shell profile is easy to spot.
+            raise NotConfigured(
+                exc.message,
+                hint=f"the key file comes from --key-file or {ENV_KEY_FILE}; point it at this "
+                "database's key file, or unset it to use the OS keyring or the config directory",
+            ) from None
 
     notes: list[str] = []
     backend = usable_keyring()

@@ -106,6 +106,7 @@ def _name_key_once(name: str) -> str:
     return " ".join(_strip_zh_title(t) if has_cjk(t) else t for t in tokens)
 
 
+@functools.lru_cache(maxsize=65536)  # pure; names and companies repeat a lot
 def name_key(name: str) -> str:
     """The comparable form of a person's name.
 
@@ -124,7 +125,7 @@ def name_tokens(name: str) -> list[str]:
 # Pinyin
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=65536)
 def _syllables(text: str) -> tuple[str, ...]:
     from pypinyin import lazy_pinyin
 
@@ -189,6 +190,7 @@ def _company_key_once(name: str) -> str:
     return _join_cjk(tokens)
 
 
+@functools.lru_cache(maxsize=65536)  # pure; names and companies repeat a lot
 def company_key(name: str) -> str:
     """A company name without its legal form: 'Acme Inc.' == 'ACME Incorporated' == 'acme'.
 
@@ -244,6 +246,7 @@ def _core_once(key: str) -> str:
     return " ".join(kept or out)
 
 
+@functools.lru_cache(maxsize=65536)  # pure; names and companies repeat a lot
 def company_core_key(name: str) -> str:
     """`company_key` without a leading city or province and generic industry words.
 

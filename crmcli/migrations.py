@@ -159,8 +159,25 @@ _M001_INITIAL = [
     ) WITHOUT ROWID""",
 ]
 
+# Duplicate blocking keys (crmcli/store/match_keys.py): one row per (key, customer) for live
+# customers. Keys derived from phones and e-mails are the keyed hashes already stored beside
+# them, never plaintext. A database that already has customers gets its keys on the first
+# `dedupe` (computing them needs the matcher, which a migration must not depend on); an empty
+# one starts current.
+_M002_MATCH_KEYS = [
+    """CREATE TABLE match_keys (
+        key TEXT NOT NULL,
+        customer_id INTEGER NOT NULL,
+        PRIMARY KEY (key, customer_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX match_keys_customer ON match_keys(customer_id)",
+    "INSERT OR REPLACE INTO meta (key, value) SELECT 'match_keys_version', '1'"
+    " WHERE NOT EXISTS (SELECT 1 FROM customers)",
+]
+
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("m001_initial", _M001_INITIAL),
+    ("m002_match_keys", _M002_MATCH_KEYS),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

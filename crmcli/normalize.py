@@ -46,6 +46,10 @@ _SPACES = re.compile(r"[^\S\n]+")
 
 
 def _scrub(text: str, multiline: bool) -> str:
+    if text.isprintable():
+        # No control, format or separator characters but the ASCII space: nothing to scrub.
+        # (Most cells; the per-character loop below costs ~10 us a call.)
+        return text
     text = _LINE_BREAKS.sub("\n", text.translate(_INVISIBLE))
     out = []
     for ch in text:

@@ -278,7 +278,9 @@ def stream(rows: Iterable[Sequence[Any]], fields: Sequence[str], fmt: Format) ->
     """Write rows (tuples in `fields` order) in a machine format as they come, never holding
     them all: a report can be a million rows. Lists must arrive joined for csv/tsv."""
     if fmt in (Format.csv, Format.tsv):
-        writer = csv.writer(sys.stdout, delimiter="\t" if fmt is Format.tsv else ",", lineterminator="\n")
+        writer = csv.writer(
+            sys.stdout, delimiter="\t" if fmt is Format.tsv else ",", lineterminator="\n"
+        )
         writer.writerow(fields)
         writer.writerows(rows)
     elif fmt is Format.jsonl:
@@ -320,7 +322,9 @@ def _counts_table(title: str, rows: Sequence[tuple[Any, int]], total: int, top: 
     from rich import box
     from rich.table import Table
 
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_edge=False, header_style="bold")
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, title_justify="left", show_edge=False, header_style="bold"
+    )
     table.add_column("", overflow="fold", max_width=22)
     table.add_column("n", justify="right")
     table.add_column("%", justify="right", style="dim")
@@ -330,7 +334,11 @@ def _counts_table(title: str, rows: Sequence[tuple[Any, int]], total: int, top: 
         label = _text("(none)", "dim") if value is None else _text(value)
         table.add_row(label, f"{n:,}", _percent(n / total if total else None))
     if rest:
-        table.add_row(_text(f"{len(rows) - top} more", "dim"), f"{rest:,}", _percent(rest / total if total else None))
+        table.add_row(
+            _text(f"{len(rows) - top} more", "dim"),
+            f"{rest:,}",
+            _percent(rest / total if total else None),
+        )
     return table
 
 
@@ -343,7 +351,12 @@ def stats(overview: dict[str, Any], fmt: Format) -> None:
         sys.stdout.write(json.dumps(overview, ensure_ascii=False, default=str) + "\n")
         return
     if fmt in (Format.csv, Format.tsv):
-        write_delimited(sys.stdout, _stats_rows(overview), ("section", "key", "value"), "\t" if fmt is Format.tsv else ",")
+        write_delimited(
+            sys.stdout,
+            _stats_rows(overview),
+            ("section", "key", "value"),
+            "\t" if fmt is Format.tsv else ",",
+        )
         return
     _stats_table(overview)
 
@@ -360,21 +373,40 @@ def _stats_rows(o: dict[str, Any]) -> list[dict[str, Any]]:
     for stage in o["funnel"]["stages"]:
         rows.append({"section": "funnel_reached", "key": stage["stage"], "value": stage["reached"]})
         if stage["rate_from_previous"] is not None:
-            rows.append({"section": "funnel_rate", "key": stage["stage"], "value": stage["rate_from_previous"]})
-    rows.append({"section": "funnel_rate", "key": "lead_to_customer", "value": o["funnel"]["lead_to_customer"]})
+            rows.append(
+                {
+                    "section": "funnel_rate",
+                    "key": stage["stage"],
+                    "value": stage["rate_from_previous"],
+                }
+            )
+    rows.append(
+        {
+            "section": "funnel_rate",
+            "key": "lead_to_customer",
+            "value": o["funnel"]["lead_to_customer"],
+        }
+    )
     for bucket in o["activity"]["buckets"]:
-        rows.append({"section": f"interactions_per_{o['activity']['by']}", "key": bucket["start"], "value": bucket["interactions"]})
+        rows.append(
+            {
+                "section": f"interactions_per_{o['activity']['by']}",
+                "key": bucket["start"],
+                "value": bucket["interactions"],
+            }
+        )
     f = o["followups_this_week"]
     for key in ("overdue", "today", "later_this_week"):
         rows.append({"section": "followups_this_week", "key": key, "value": f[key]})
     s = o["stale"]
     rows.append({"section": "stale", "key": f"now_over_{s['days']}_days", "value": s["now"]})
-    rows.append({"section": "stale", "key": f"within_{s['soon_within_days']}_days", "value": s["soon"]})
+    rows.append(
+        {"section": "stale", "key": f"within_{s['soon_within_days']}_days", "value": s["soon"]}
+    )
     return rows
 
 
 def _stats_table(o: dict[str, Any]) -> None:
-    from rich import box
     from rich.columns import Columns
     from rich.table import Table
     from rich.text import Text
@@ -390,7 +422,9 @@ def _stats_table(o: dict[str, Any]) -> None:
         heading.append(f" ({archived:,} archived, {note})", style="dim")
     console.print(heading)
     if not total:
-        console.print(Text("No customers yet: add some with `crmcli add` or `crmcli import`.", style="dim"))
+        console.print(
+            Text("No customers yet: add some with `crmcli add` or `crmcli import`.", style="dim")
+        )
     status_rows = [(s["status"], s["count"]) for s in o["by_status"]]
     tables = [
         _counts_table("By status", status_rows, total),
@@ -401,7 +435,14 @@ def _stats_table(o: dict[str, Any]) -> None:
     console.print(Columns(tables, padding=(0, 3)))
 
     funnel = o["funnel"]
-    chart = Table(title="Funnel", box=None, title_justify="left", title_style="bold", show_header=False, padding=(0, 1))
+    chart = Table(
+        title="Funnel",
+        box=None,
+        title_justify="left",
+        title_style="bold",
+        show_header=False,
+        padding=(0, 1),
+    )
     chart.add_column(no_wrap=True)
     chart.add_column(justify="right")
     chart.add_column(no_wrap=True)
@@ -416,19 +457,31 @@ def _stats_table(o: dict[str, Any]) -> None:
             Text(_bar(stage["reached"], top, bar_width), style="cyan"),
             "" if rate is None else f"{_percent(rate)} of the stage before",
         )
-    chart.add_row(Text("lost", style="dim"), f"{funnel['lost']:,}", "", "stage lost from not recorded")
+    chart.add_row(
+        Text("lost", style="dim"), f"{funnel['lost']:,}", "", "stage lost from not recorded"
+    )
     console.print(chart)
     console.print(
-        Text(f"  lead → customer: {_percent(funnel['lead_to_customer'])}"
-             "  (a customer counts in every stage it passed)", style="dim")
+        Text(
+            f"  lead → customer: {_percent(funnel['lead_to_customer'])}"
+            "  (a customer counts in every stage it passed)",
+            style="dim",
+        )
     )
     console.print()
 
     activity = o["activity"]
     per = activity["by"]
     chart = Table(
-        title=f"Interactions per {per} (UTC), last 12 months: {activity['total']:,}",
-        box=None, title_justify="left", title_style="bold", show_header=False, padding=(0, 1),
+        title=(
+            f"Interactions per {per} (UTC), last {len(activity['buckets'])} {per}s:"
+            f" {activity['total']:,}"
+        ),
+        box=None,
+        title_justify="left",
+        title_style="bold",
+        show_header=False,
+        padding=(0, 1),
     )
     chart.add_column(no_wrap=True, style="dim")
     chart.add_column(no_wrap=True)
@@ -436,7 +489,11 @@ def _stats_table(o: dict[str, Any]) -> None:
     peak = max((b["interactions"] for b in activity["buckets"]), default=0)
     for bucket in activity["buckets"]:
         label = bucket["start"][:7] if per == "month" else bucket["start"]
-        chart.add_row(label, Text(_bar(bucket["interactions"], peak, bar_width), style="green"), f"{bucket['interactions']:,}")
+        chart.add_row(
+            label,
+            Text(_bar(bucket["interactions"], peak, bar_width), style="green"),
+            f"{bucket['interactions']:,}",
+        )
     console.print(chart)
     console.print()
 
@@ -469,7 +526,12 @@ def _stats_table(o: dict[str, Any]) -> None:
         soon.add_column(overflow="fold")
     for c in s["customers"]:
         when = "tomorrow" if c["stale_in_days"] == 1 else f"in {c['stale_in_days']} days"
-        soon.add_row(_text(f"#{c['id']}", "dim"), _text(c["name"], "bold"), _text(c.get("company")), _text(f"{when} (silent {c['days_silent']} days)"))
+        soon.add_row(
+            _text(f"#{c['id']}", "dim"),
+            _text(c["name"], "bold"),
+            _text(c.get("company")),
+            _text(f"{when} (silent {c['days_silent']} days)"),
+        )
     if s["customers"]:
         console.print(soon)
         console.print(Text("  see them all: crmcli stale --days N", style="dim"))

@@ -6,7 +6,11 @@ the matchers are imported inside the commands that use them, so `crmcli --versio
 `crmcli search` do not pay for what they do not use.
 """
 
+from typing import Annotated
+
 import typer
+
+from crmcli import __version__
 
 app = typer.Typer(
     name="crmcli",
@@ -21,3 +25,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"crmcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    pass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -164,17 +166,54 @@ def search(
     )
 
 
+class FollowupFormat(StrEnum):
+    """`--format` of followups: the listing formats plus an iCalendar file."""
+
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    tsv = "tsv"
+    ics = "ics"
+
+
 @app.command()
 @handle_errors
 def followups(
     within: Annotated[
-        int,
-        typer.Option("--within", "-w", min=0, help="Also list follow-ups due in the next N days."),
-    ] = 0,
+        int | None,
+        typer.Option(
+            "--within",
+            "-w",
+            min=0,
+            help="Also list follow-ups due in the next N days (default 0; ics: all planned).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
-    fmt: FormatOption = Format.table,
+    fmt: Annotated[
+        FollowupFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table for people; json, jsonl, csv, tsv for programs; ics: a calendar file"
+            " of the planned follow-ups (`> followups.ics`, then import it).",
+        ),
+    ] = FollowupFormat.table,
 ) -> None:
     """Who is due today or overdue for their next follow-up, most overdue first."""
+    if fmt is FollowupFormat.ics:
+        from crmcli.operations.reports import followup_events
+        from crmcli.store import now_utc
+
+        with open_db(db, "followups") as store:
+            events = followup_events(store, within=within)
+        render.ics(events, stamp=now_utc())
+        return
+    _followups(within or 0, db, Format(fmt.value))
+
+
+def _followups(within: int, db: Path | None, fmt: Format) -> None:
     from crmcli.operations.interactions import followups as due
 
     with open_db(db, "followups") as store:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from crmcli import render
-from crmcli.errors import Ambiguous, CrmError, ExitCode, NeedsConfirmation
+from crmcli.errors import Ambiguous, CrmError, ExitCode, InvalidInput, NeedsConfirmation
 from crmcli.render import Format
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            _refuse_undecodable(kwargs)
             return func(*args, **kwargs)
         except typer.Exit:
             raise
@@ -95,6 +96,20 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _refuse_undecodable(options: dict[str, Any]) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape); neither SQLite
+    nor stdout can encode them, so refuse them up front (exit 65) and name the argument."""
+    for name, value in options.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise InvalidInput(
+                        f"{name.rstrip('_')}: not valid UTF-8 text (check the terminal's encoding)"
+                    ) from None
 
 
 def open_db(

@@ -8,16 +8,19 @@ going to read them as a table. Nothing here needs the contact-encryption key.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crmcli.errors import InvalidInput
+from crmcli.errors import CrmError, InvalidInput
 from crmcli.store import reports as reports_db
 
 if TYPE_CHECKING:
@@ -193,6 +196,54 @@ def _collect(
         yield tuple(out)
 
 
+def check_output_path(path: Path) -> Path:
+    """Refuse an `--output` the report could not write, before any work (or state) is done."""
+    from crmcli.errors import UsageError
+
+    path = Path(path).expanduser()
+    if path.suffix.lower() not in (".xlsx", ".csv"):
+        raise UsageError(f"--output {path}: write a .xlsx or a .csv file")
+    if path.is_dir():
+        raise UsageError(f"--output {path} is a directory; name the file to write")
+    if not path.parent.is_dir():
+        raise UsageError(f"--output {path}: directory {path.parent} does not exist")
+    return path
+
+
+def write_stale_file(report: StaleReport, path: Path) -> None:
+    """Write the report as a formatted workbook (.xlsx, headers for people) or a CSV that Excel
+    opens (.csv: UTF-8 with BOM, the stable field names), atomically. Lists must be joined."""
+    from crmcli import sheets
+
+    path = check_output_path(path)
+    if path.suffix.lower() == ".csv":
+        sheets.write_csv(path, list(report.fields), report.rows)
+        return
+    dates = ("silent_since", "last_contacted_at", "first_contact_on", "next_follow_up_on")
+    spec = sheets.SheetSpec(
+        name="Stale customers",
+        columns=[STALE_HEADERS[f] for f in report.fields],
+        rows=report.rows,
+        text_columns={STALE_HEADERS["external_id"], STALE_HEADERS["phones"]},
+        date_columns={STALE_HEADERS[f] for f in (*dates, "archived_at")},
+    )
+    sheets.write_xlsx(path, [spec])
+
+
+@contextmanager
+def delivering(store: Store, report: StaleReport) -> Iterator[None]:
+    """Wrap the output of a `--new-only` report: if writing it fails (disk full, the reader
+    left, Ctrl-C), this run's newcomers are taken out of the state again so the next run
+    lists them, rather than being recorded as reported and never seen."""
+    try:
+        yield
+    except BaseException:
+        if report.report is not None and report.new_count:
+            with contextlib.suppress(CrmError, sqlite3.Error), store.write():
+                reports_db.forget_new(store, report.report)
+        raise
+
+
 @dataclass
 class Archived:
     backup: Path | None
@@ -314,9 +365,7 @@ def overview(
         stale_now = reports_db.silent_before_count(store, cutoff, active)
         soon_count, soon_rows = reports_db.silent_between(store, cutoff, soon_end, active, top)
     total = sum(by_status.values())
-    reached = {
-        stage: sum(by_status[s] for s in FUNNEL[i:]) for i, stage in enumerate(FUNNEL)
-    }
+    reached = {stage: sum(by_status[s] for s in FUNNEL[i:]) for i, stage in enumerate(FUNNEL)}
     funnel = []
     for i, stage in enumerate(FUNNEL):
         previous = reached[FUNNEL[i - 1]] if i else None
@@ -441,26 +490,38 @@ class Restored:
     previous_saved_to: Path
 
 
-def check_backup(path: Path) -> BackupInfo:
+def check_backup(
+    path: Path, store: Store | None = None, *, other_database: bool = False
+) -> BackupInfo:
+    """Check a backup file (and, given the live store, that it may be restored into it)."""
     from crmcli.store import backup as backup_db
 
-    return backup_db.check_file(path)
+    info = backup_db.check_file(Path(path).expanduser())
+    if store is not None:
+        backup_db.check_restorable(store, info, allow_other_database=other_database)
+    return info
 
 
-def restore_backup(store: Store, path: Path, *, other_database: bool = False) -> Restored:
+def restore_backup(
+    store: Store, path: Path, *, other_database: bool = False, checked: BackupInfo | None = None
+) -> Restored:
     """Swap the backup at `path` into the live database, keeping the current content as an
-    automatic backup first (that is how a wrong restore is undone)."""
-    from crmcli.store import backup as backup_db
-    from crmcli.store import journal
+    automatic backup first (that is how a wrong restore is undone).
 
-    path = Path(path).expanduser()
-    backup_db.check_file(path)  # refuse a bad file before taking a backup for nothing
+    `checked` is `check_backup(path)` when the caller already ran it (it reads the whole file).
+    """
+    from crmcli.store import backup as backup_db
+    from crmcli.store import journal, open_store
+
+    info = checked or backup_db.check_file(Path(path).expanduser())
+    backup_db.check_restorable(store, info, allow_other_database=other_database)
     saved = backup_db.auto_backup(store, "before-restore")
-    info = backup_db.restore_into(store, path, allow_other_database=other_database)
+    backup_db.restore_into(store, info)
+    open_store(store.path).close()  # a backup from an older crmcli: migrate it now
     with store.write():
         journal.record(
             store,
             "restore-backup",
-            details={"from": str(path), "previous_saved_to": str(saved)},
+            details={"from": str(info.path.resolve()), "previous_saved_to": str(saved)},
         )
     return Restored(info, saved)

@@ -52,20 +52,54 @@ def busy_timeout() -> float:
 
 
 def translate_error(exc: sqlite3.Error, path: Path) -> CrmError:
-    """Turn an SQLite error into the user-facing error with its exit code."""
+    """Turn an SQLite error into the user-facing error with its exit code.
+
+    The extended result code (`sqlite_errorname`, Python 3.11+) decides where it is precise: a
+    write that hits a full disk or a file-size limit surfaces as SQLITE_IOERR_WRITE ("disk I/O
+    error"), which is not an open failure; the message text is the fallback.
+    """
+    name = getattr(exc, "sqlite_errorname", None) or ""
     text = str(exc).lower()
-    if "locked" in text or "busy" in text:
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text or "busy" in text:
         return DatabaseBusy(
             f"database {path} is busy (another crmcli is writing); try again later",
             hint="raise CRMCLI_BUSY_TIMEOUT (seconds) to wait longer",
         )
-    if "readonly" in text or "read-only" in text:
+    if name == "SQLITE_READONLY_DIRECTORY" or (
+        name.startswith("SQLITE_READONLY") and not os.access(path.parent, os.W_OK)
+    ):
+        return InputFileError(
+            f"cannot use database {path}: its directory is read-only, and SQLite needs to"
+            f" create {path.name}-wal and {path.name}-shm beside it"
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly" in text or "read-only" in text:
         return InputFileError(f"cannot write to database {path}: it is read-only")
-    if "full" in text:
-        return DatabaseBusy(f"cannot write to database {path}: the disk is full")
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return InputFileError(f"{path} is not a crmcli database or is damaged ({exc})")
-    if "unable to open" in text or "disk i/o" in text:
+    if name == "SQLITE_FULL" or "full" in text:
+        return DatabaseBusy(
+            f"cannot write to database {path}: the disk is full",
+            hint="free some space and run the command again; this command saved nothing",
+        )
+    if name.startswith("SQLITE_IOERR") and name not in (
+        "SQLITE_IOERR_READ",
+        "SQLITE_IOERR_SHORT_READ",
+    ):
+        return DatabaseBusy(
+            f"cannot use database {path}: disk I/O error (is the disk full, or a file over a"
+            " size limit?)",
+            hint="free some space and run the command again; this command saved nothing",
+        )
+    if (
+        name == "SQLITE_NOTADB"
+        or name.startswith("SQLITE_CORRUPT")
+        or "not a database" in text
+        or "malformed" in text
+        or "corrupt" in text
+    ):
+        return InputFileError(
+            f"{path} is not a crmcli database or is damaged ({exc})",
+            hint="restore a backup (`crmcli restore-backup`); the file was left as it is",
+        )
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text or "disk i/o" in text:
         return InputFileError(f"cannot open database {path} ({exc})")
     return CrmError(f"database error in {path}: {exc}")
 

@@ -13,8 +13,8 @@ timeout) and then see either the old or the restored data, never a mix; replacin
 them instead could splice their `-wal` onto the wrong database.
 
 Automatic backups live in `<directory of the database>/backups/`, named
-`<db stem>.auto-<UTC stamp>-<reason>.db` so they sort by time and several databases can share a
-directory; only those are pruned, never a backup the user made by hand.
+`<db stem>.auto-<UTC time, to the microsecond>-<reason>.db` so they sort by time and several
+databases can share a directory; only those are pruned, never a backup made by hand.
 """
 
 from __future__ import annotations
@@ -141,12 +141,11 @@ def auto_backup(store: Store, reason: str, *, keep: int = AUTO_KEEP) -> Path:
     label = re.sub(r"[^a-z0-9]+", "-", reason.lower()).strip("-") or "auto"
     folder = backups_dir(store)
     prefix = f"{store.path.stem}.auto-"
-    base = f"{prefix}{_stamp()}-{label}"
-    path = folder / f"{base}.db"
-    n = 2
-    while path.exists():  # two bulk changes within one second
-        path = folder / f"{base}-{n}.db"
-        n += 1
+    # Microseconds: names sort in the order the backups were taken, which pruning relies on.
+    while True:
+        path = folder / f"{prefix}{datetime.now(UTC).strftime('%Y%m%dT%H%M%S.%fZ')}-{label}.db"
+        if not path.exists():
+            break
     backup_to(store, path)
     autos = sorted(p for p in folder.glob(f"{prefix}*.db") if p.is_file())
     for old in autos[: max(len(autos) - keep, 0)]:
@@ -165,6 +164,8 @@ def check_file(path: Path) -> BackupInfo:
     path = Path(path).expanduser()
     if not path.is_file():
         raise InputFileError(f"{path}: no such backup file")
+    if path.stat().st_size == 0:
+        raise InvalidInput(f"{path} is empty, not a crmcli backup")
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
@@ -201,40 +202,43 @@ def check_file(path: Path) -> BackupInfo:
     )
 
 
-def restore_into(store: Store, path: Path, *, allow_other_database: bool = False) -> BackupInfo:
-    """Replace the live database's content with the checked backup at `path`, atomically.
-
-    The caller takes an `auto_backup` of the current content first. Refuses a backup from a
-    newer crmcli (exit 78) and, unless `allow_other_database`, one of a different database
-    (its contact details would need that database's key).
-    """
+def check_restorable(store: Store, info: BackupInfo, *, allow_other_database: bool) -> None:
+    """Refuse a backup from a newer crmcli (exit 78) and, unless `allow_other_database`, one of
+    a different database (its contact details would need that database's key)."""
     from crmcli.migrations import SCHEMA_VERSION
 
-    info = check_file(path)
     if info.schema_version > SCHEMA_VERSION:
         raise NotConfigured(
-            f"{path} was written by a newer crmcli (schema {info.schema_version}; this one knows"
-            f" {SCHEMA_VERSION}); upgrade crmcli to restore it"
+            f"{info.path} was written by a newer crmcli (schema {info.schema_version}; this one"
+            f" knows {SCHEMA_VERSION}); upgrade crmcli to restore it"
         )
-    if info.db_id != store.meta("db_id") and not allow_other_database:
+    ours = store.meta("db_id")
+    if info.db_id != ours and not allow_other_database:
         raise InvalidInput(
-            f"{path} is a backup of another database (id {info.db_id}, this one is"
-            f" {store.meta('db_id')}); its contact details need that database's key",
+            f"{info.path} is a backup of another database (id {info.db_id}; this one is"
+            f" {ours}); its contact details need that database's key",
             hint="pass --other-database to restore it anyway",
         )
+
+
+def restore_into(store: Store, info: BackupInfo) -> None:
+    """Replace the live database's content with the checked backup `info.path`, atomically.
+
+    The caller has run `check_restorable` and taken an `auto_backup` of the current content.
+    """
     try:
-        source = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        source = sqlite3.connect(f"{info.path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             theirs = source.execute("PRAGMA page_size").fetchone()[0]
             ours = store.scalar("PRAGMA page_size")
             if theirs != ours:  # SQLite cannot change a WAL database's page size in place
                 raise InvalidInput(
-                    f"{path} uses {theirs}-byte pages and the database {ours}-byte pages;"
+                    f"{info.path} uses {theirs}-byte pages and the database {ours}-byte pages;"
                     " restore it by hand with the sqlite3 shell (.restore)"
                 )
+            # One step: the whole copy is one write transaction of the live database.
             source.backup(store.conn, pages=-1, progress=_give_up_when_busy(store.path))
         finally:
             source.close()
     except sqlite3.Error as exc:
         raise translate_error(exc, store.path) from None
-    return info

@@ -52,6 +52,31 @@ def _derived(fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def new_row(fields: dict[str, Any], stamp: str) -> dict[str, Any]:
+    """The customers-table row of a new customer (editable fields, derived keys, stamps).
+
+    The one definition of what a new row stores: `insert` and the bulk import both use it.
+    """
+    row = {k: fields.get(k) for k in EDITABLE}
+    row.update(_derived(row))
+    row["created_at"] = row["updated_at"] = stamp
+    if fields.get("last_contacted_at"):
+        row["last_contacted_at"] = fields["last_contacted_at"]
+    return row
+
+
+def next_id(store: Store) -> int:
+    """The id of the next new customer. Never a deleted customer's: the audit trail, the merge
+    journal and "not duplicates" decisions keep old ids, and a newcomer must not inherit them
+    (SQLite alone would reuse the highest id once it is deleted: no AUTOINCREMENT here)."""
+    return 1 + int(
+        store.scalar(
+            "SELECT MAX(COALESCE((SELECT MAX(id) FROM customers), 0),"
+            " COALESCE((SELECT MAX(customer_id) FROM audit), 0))"
+        )
+    )
+
+
 def insert(
     store: Store,
     fields: dict[str, Any],
@@ -63,12 +88,7 @@ def insert(
     created_at: str | None = None,
 ) -> int:
     """Insert one customer with its contact details and index it; returns the new id."""
-    stamp = created_at or now_utc()
-    row = {k: fields.get(k) for k in EDITABLE}
-    row.update(_derived(row))
-    row["created_at"] = row["updated_at"] = stamp
-    if fields.get("last_contacted_at"):
-        row["last_contacted_at"] = fields["last_contacted_at"]
+    row = {"id": next_id(store), **new_row(fields, created_at or now_utc())}
     columns = ", ".join(row)
     marks = ", ".join("?" for _ in row)
     cursor = store.conn.execute(
@@ -110,43 +130,58 @@ def add_phones(store: Store, customer_id: int, phones: Sequence[Phone], vault: V
     start = store.scalar(
         "SELECT COALESCE(MAX(position) + 1, 0) FROM phones WHERE customer_id = ?", (customer_id,)
     )
-    for offset, phone in enumerate(phones):
-        payload = json.dumps(
-            {"raw": phone.raw, "e164": phone.e164, "ext": phone.extension}, ensure_ascii=False
-        )
-        store.conn.execute(
-            "INSERT INTO phones (customer_id, position, value_enc, masked, e164_hash,"
-            " tail8_hash, tail4) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                customer_id,
-                start + offset,
-                vault.encrypt(payload, context="phone"),
-                phone.masked,
-                vault.blind("e164", phone.e164) if phone.e164 else None,
-                vault.blind("tail8", phone.tail8),
-                phone.digits[-4:],
-            ),
-        )
+    store.conn.executemany(
+        PHONE_INSERT,
+        [phone_params(customer_id, start + i, phone, vault) for i, phone in enumerate(phones)],
+    )
+
+
+PHONE_INSERT = (
+    "INSERT INTO phones (customer_id, position, value_enc, masked, e164_hash, tail8_hash, tail4)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+EMAIL_INSERT = (
+    "INSERT INTO emails (customer_id, position, value_enc, masked, hash) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def phone_params(customer_id: int, position: int, phone: Phone, vault: Vault) -> tuple:
+    """One phones row for PHONE_INSERT: ciphertext, masked copy, keyed hashes, last four."""
+    payload = json.dumps(
+        {"raw": phone.raw, "e164": phone.e164, "ext": phone.extension}, ensure_ascii=False
+    )
+    return (
+        customer_id,
+        position,
+        vault.encrypt(payload, context="phone"),
+        phone.masked,
+        vault.blind("e164", phone.e164) if phone.e164 else None,
+        vault.blind("tail8", phone.tail8),
+        phone.digits[-4:],
+    )
+
+
+def email_params(customer_id: int, position: int, email: str, vault: Vault) -> tuple:
+    """One emails row for EMAIL_INSERT: ciphertext, masked copy, keyed hash."""
+    from crmcli.normalize import mask_email
+
+    return (
+        customer_id,
+        position,
+        vault.encrypt(email, context="email"),
+        mask_email(email),
+        vault.blind("email", email),
+    )
 
 
 def add_emails(store: Store, customer_id: int, emails: Sequence[str], vault: Vault) -> None:
-    from crmcli.normalize import mask_email
-
     start = store.scalar(
         "SELECT COALESCE(MAX(position) + 1, 0) FROM emails WHERE customer_id = ?", (customer_id,)
     )
-    for offset, email in enumerate(emails):
-        store.conn.execute(
-            "INSERT INTO emails (customer_id, position, value_enc, masked, hash)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                customer_id,
-                start + offset,
-                vault.encrypt(email, context="email"),
-                mask_email(email),
-                vault.blind("email", email),
-            ),
-        )
+    store.conn.executemany(
+        EMAIL_INSERT,
+        [email_params(customer_id, start + i, email, vault) for i, email in enumerate(emails)],
+    )
 
 
 def phone_hashes(store: Store, customer_id: int) -> list[sqlite3.Row]:
@@ -333,37 +368,51 @@ def delete(store: Store, customer_id: int) -> None:
 
 
 def unindex(store: Store, customer_id: int) -> None:
+    from crmcli.store import match_keys
+
+    match_keys.delete_for(store, customer_id)
     store.conn.execute("DELETE FROM search_terms WHERE customer_id = ?", (customer_id,))
     store.conn.execute("DELETE FROM search_grams WHERE customer_id = ?", (customer_id,))
     store.conn.execute("DELETE FROM search_fts WHERE rowid = ?", (customer_id,))
 
 
 def reindex(store: Store, customer_id: int) -> None:
-    """Rebuild the search structures of one customer from its stored state."""
+    """Rebuild the search structures and duplicate keys of one customer from its stored state."""
+    from crmcli.store import match_keys
+
     unindex(store, customer_id)
     (record,) = records(store, [customer_id])
     if record["merged_into"] is not None:
         return
     write_index(store, customer_id, record)
+    match_keys.refresh(store, [customer_id])
 
 
-def write_index(store: Store, customer_id: int, record: dict) -> None:
+INDEX_INSERTS = (
+    "INSERT OR IGNORE INTO search_terms (term, customer_id) VALUES (?, ?)",
+    "INSERT OR IGNORE INTO search_grams (gram, customer_id) VALUES (?, ?)",
+    "INSERT OR IGNORE INTO search_vocab (term) VALUES (?)",
+    "INSERT INTO search_fts (rowid, body) VALUES (?, ?)",
+)
+
+
+def index_params(customer_id: int, record: dict) -> tuple[list, list, list, list]:
+    """Rows for the four INDEX_INSERTS of one record (as `records` returns it: masked contacts,
+    tags sorted). The bulk import batches these; `write_index` runs them for one customer."""
     entry = searching.index_entry(
         record, tags=record["tags"], phones_masked=record["phones"], emails_masked=record["emails"]
     )
-    conn = store.conn
-    conn.executemany(
-        "INSERT OR IGNORE INTO search_terms (term, customer_id) VALUES (?, ?)",
+    return (
         [(t, customer_id) for t in entry.terms],
-    )
-    conn.executemany(
-        "INSERT OR IGNORE INTO search_grams (gram, customer_id) VALUES (?, ?)",
         [(g, customer_id) for g in entry.grams],
+        [(w,) for w in entry.vocab],
+        [(customer_id, entry.body)],
     )
-    conn.executemany(
-        "INSERT OR IGNORE INTO search_vocab (term) VALUES (?)", [(w,) for w in entry.vocab]
-    )
-    conn.execute("INSERT INTO search_fts (rowid, body) VALUES (?, ?)", (customer_id, entry.body))
+
+
+def write_index(store: Store, customer_id: int, record: dict) -> None:
+    for sql, params in zip(INDEX_INSERTS, index_params(customer_id, record), strict=True):
+        store.conn.executemany(sql, params)
 
 
 def with_company_key(store: Store, company_key: str) -> list[sqlite3.Row]:

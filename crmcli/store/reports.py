@@ -163,11 +163,20 @@ def refresh_report_state(store: Store, report: str, cutoff: str, filters: Filter
         (report,),
     )
     cursor = conn.execute(
-        "INSERT INTO report_state (report, customer_id)"
-        " SELECT ?, customer_id FROM temp.report_new",
+        "INSERT INTO report_state (report, customer_id) SELECT ?, customer_id FROM temp.report_new",
         (report,),
     )
     return cursor.rowcount
+
+
+def forget_new(store: Store, report: str) -> None:
+    """Take this run's newcomers (`temp.report_new`) out of the report's state again, so the
+    next run lists them (their report never reached anyone). The caller holds the write lock."""
+    store.conn.execute(
+        "DELETE FROM report_state WHERE report = ?"
+        " AND customer_id IN (SELECT customer_id FROM temp.report_new)",
+        (report,),
+    )
 
 
 def report_state_ids(store: Store, report: str) -> list[int]:

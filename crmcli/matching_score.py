@@ -1,0 +1,531 @@
+"""Duplicate matching: blocking keys, pair scoring with reasons, and the two bands.
+
+Split out of `crmcli/matching.py` (which owns the name, pinyin and company keys this module
+consumes). Pure and deterministic: records come in as `MatchRecord`s, pairs go out as a score
+and the reasons that add up to it, e.g. `mobile identical (+7); name same pinyin (+3.5)`.
+
+The score is additive, explainable evidence, close to a log-likelihood ratio: a personal mobile
+or e-mail shared by two records is strong, a landline shared by an office is weak, a name shared
+by hundreds of records counts for little, and a clear contradiction (different given names,
+different genders) vetoes. Thresholds were set on `benchmarks/run_dedupe.py` (labelled data
+with family, colleague and namesake look-alikes).
+
+Contact details reach this module either as plaintext (the spreadsheet cleanup, tests) or as
+the store's keyed hashes (`token`s): equality is all that blocking and e-mail scoring need, and
+only near-phone scoring (one typo or transposition) needs digits.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from crmcli import matching
+
+LIKELY = 8.5  # a group whose weakest link reaches this is merged by `dedupe --merge-likely`
+POSSIBLE = 4.5  # below this a pair is not proposed at all
+BANDS = ("likely", "possible")
+
+_CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")
+
+# Weights (points). Tuned on the labelled benchmark; see the module docstring.
+W_MOBILE = 7.0  # a mobile is personal: the same one is nearly always the same person
+W_PHONE = 5.5  # a number whose kind we cannot tell (US numbers are mobile or landline alike)
+W_LANDLINE = 4.0  # families and offices share landlines
+W_EXTRA_PHONE = 0.5  # each further shared phone adds a little
+W_NEAR_PHONE = 2.5  # one digit mistyped or two swapped
+W_EMAIL = 7.0
+W_NAME_SAME = 4.0
+W_NAME_PINYIN = 3.5
+W_NAME_WORDS = 3.5
+W_NAME_NICK = 3.0
+W_NAME_SIMILAR = 3.0  # the most a fuzzy name match can add
+W_NAME_ONE_CHAR = -1.0  # 张伟/张玮: a typo, or a brother; the phones decide
+W_NAME_DIFFERS = -6.0  # a veto: colleagues and family share phones and companies, not names
+W_ORG_DIFFERS = -4.0
+W_COMPANY_KEY = 1.5
+W_COMPANY_CORE = 1.0
+W_GENDER_DIFFERS = -3.0
+W_KIND_DIFFERS = -3.0
+COMMON_NAME_FLOOR = 0.4  # a very common name still counts for this share of its weight
+
+
+def band_of(score: float) -> str | None:
+    if score >= LIKELY:
+        return "likely"
+    if score >= POSSIBLE:
+        return "possible"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneFacts:
+    """What matching needs of one phone: its canonical forms and an equality token."""
+
+    token: str  # "t:" + a keyed hash of the last 8 digits (store), or the digits themselves
+    e164: str | None = None
+    digits: str = ""  # national significant digits; "" when unknown (no key to decrypt)
+
+    @property
+    def kind(self) -> str:
+        """'mobile', 'landline' or 'phone' (cannot tell: US numbers, unparsed numbers)."""
+        if self.e164 and self.e164.startswith("+86"):
+            return "mobile" if _CN_MOBILE.match(self.e164) else "landline"
+        return "phone"
+
+
+@dataclass(slots=True)
+class MatchRecord:
+    """One customer as the matcher sees it; build with `match_record`."""
+
+    id: int
+    kind: str
+    name: str
+    name_key: str
+    company_key: str | None
+    gender: str | None
+    phones: tuple[PhoneFacts, ...]
+    emails: tuple[str, ...]  # equality tokens ("e:" + keyed hash, or the address)
+    cjk: bool = False
+    pinyin: str = ""  # CJK names: full pinyin without spaces ('zhangwei')
+    syllables: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()  # Latin names: words without initials ('john', 'smith')
+    name_block: str = ""  # the name's blocking key, whose block size says how common it is
+    company_fold: str = ""  # the company's core key, pinyin-folded (traditional = simplified)
+    org_key: str = ""  # a company's own name without legal form, pinyin-folded
+    keys: frozenset[str] = field(default_factory=frozenset)
+
+
+def _fold_cjk(text: str) -> str:
+    """Pinyin-fold text with CJK (traditional and simplified meet); others lose their spaces."""
+    pinyin = matching.pinyin_of(text)
+    return pinyin[0] if pinyin else text.replace(" ", "")
+
+
+def _latin_words(name_key: str) -> tuple[str, ...]:
+    words = [w for w in name_key.split() if len(w) > 1]  # middle initials say little
+    return tuple(words or name_key.split())
+
+
+def match_record(
+    id: int,
+    *,
+    kind: str | None,
+    name: str,
+    company: str | None = None,
+    gender: str | None = None,
+    phones: Sequence[PhoneFacts] = (),
+    emails: Sequence[str] = (),
+) -> MatchRecord:
+    """Prepare one record: every derived key is computed once here, never per pair."""
+    kind = kind or "person"
+    name_key = matching.name_key(name)
+    rec = MatchRecord(
+        id=id,
+        kind=kind,
+        name=name,
+        name_key=name_key,
+        company_key=matching.company_key(company) if company else None,
+        gender=gender,
+        phones=tuple(phones),
+        emails=tuple(emails),
+    )
+    if kind == "company":
+        rec.company_fold = _fold_cjk(matching.company_core_key(name)) if name_key else ""
+        rec.org_key = _fold_cjk(matching.company_key(name)) if name_key else ""
+        rec.name_block = "c:" + rec.company_fold
+    else:
+        rec.cjk = matching.has_cjk(name_key)
+        if rec.cjk:
+            rec.syllables = tuple(matching.pinyin_syllables(name_key))
+            rec.pinyin = "".join(rec.syllables)
+            rec.name_block = "p:" + rec.pinyin
+        else:
+            rec.words = _latin_words(name_key)
+            rec.name_block = "p:" + "".join(sorted(rec.words[:1] + rec.words[-1:]))
+        if company:
+            rec.company_fold = _fold_cjk(matching.company_core_key(company))
+    rec.keys = frozenset(blocking_keys(rec))
+    return rec
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocking
+
+
+def blocking_keys(rec: MatchRecord) -> set[str]:
+    """The keys that bring candidate pairs together: two records sharing one are compared.
+
+    Phones and e-mails contribute their tokens (keyed hashes in the store); names their exact
+    key and pinyin (both orders for a Latin name, which also meets a romanised Chinese one),
+    nickname expansions, and surname + company core (a typo in a name at the same company).
+    Nothing here is plaintext contact data.
+    """
+    keys = {p.token for p in rec.phones} | set(rec.emails)
+    if not rec.name_key:
+        return keys
+    if rec.kind == "company":
+        if rec.company_fold:
+            keys.add("c:" + rec.company_fold)
+        return keys
+    keys.add("n:" + rec.name_key)
+    if rec.cjk:
+        keys.add("p:" + rec.pinyin)
+        surnames = rec.syllables[:1]
+    else:
+        first, last = rec.words[0], rec.words[-1]
+        keys.add("p:" + first + last)
+        keys.add("p:" + last + first)
+        keys.add(rec.name_block)
+        for canonical in matching.nickname_canonicals(first):
+            if canonical != first:
+                keys.add("k:" + canonical + last)
+        surnames = (first, last) if len(rec.words) > 1 else ()
+    if rec.company_fold:
+        keys.update(f"s:{s}|{rec.company_fold}" for s in surnames)
+    return keys
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    label: str
+    points: float
+
+    def __str__(self) -> str:
+        return f"{self.label} ({_points(self.points)})"
+
+
+def _points(value: float) -> str:
+    text = f"{value:+.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    a: int
+    b: int
+    score: float
+    evidence: tuple[Evidence, ...]
+
+    @property
+    def band(self) -> str | None:
+        return band_of(self.score)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [str(e) for e in self.evidence]
+
+
+Frequency = Callable[[str], int]
+
+
+def _one_frequency(_key: str) -> int:
+    return 2
+
+
+def shared_factor(k: int) -> float:
+    """Weight of a phone or e-mail held by `k` records: full for 2, then falling as 2/k."""
+    return 1.0 if k <= 2 else max(0.1, 2.0 / k)
+
+
+def common_factor(k: int) -> float:
+    """Weight of name evidence when `k` records share the name: 1 up to 4, then falling slowly."""
+    if k <= 4:
+        return 1.0
+    return max(COMMON_NAME_FLOOR, 1.0 / (1.0 + math.log2(k / 4.0)))
+
+
+def _near_digits(a: str, b: str) -> bool:
+    """One substitution or one adjacent transposition between equally long digit strings."""
+    if len(a) != len(b) or len(a) < 8 or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    if len(diff) == 1:
+        return True
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and (
+        a[diff[1]] == b[diff[0]]
+    )
+
+
+def _phone_evidence(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evidence]:
+    shared: dict[str, Evidence] = {}
+    for pa in a.phones:
+        for pb in b.phones:
+            if pa.token != pb.token and not (pa.e164 and pa.e164 == pb.e164):
+                continue
+            kind = pa.kind if pa.kind == pb.kind else "phone"
+            base = {"mobile": W_MOBILE, "landline": W_LANDLINE}.get(kind, W_PHONE)
+            k = freq(pa.token)
+            label = f"{kind} identical" + (f", shared by {k} records" if k > 2 else "")
+            ev = Evidence(label, round(base * shared_factor(k), 1))
+            if pa.token not in shared or ev.points > shared[pa.token].points:
+                shared[pa.token] = ev
+    if shared:
+        best = sorted(shared.values(), key=lambda e: -e.points)
+        extra = len(best) - 1
+        out = [best[0]]
+        if extra:
+            out.append(Evidence(f"{extra} more phone(s) identical", W_EXTRA_PHONE * extra))
+        return out
+    for pa in a.phones:
+        for pb in b.phones:
+            if _near_digits(pa.digits, pb.digits):
+                return [Evidence("phone one digit apart", W_NEAR_PHONE)]
+    return []
+
+
+def _email_evidence(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evidence]:
+    common = set(a.emails) & set(b.emails)
+    if not common:
+        return []
+    k = max(freq(e) for e in common)
+    label = "email identical" + (f", shared by {k} records" if k > 2 else "")
+    return [Evidence(label, round(W_EMAIL * shared_factor(k), 1))]
+
+
+def _ratio(x: str, y: str) -> float:
+    return matching.similarity(x, y) / 100.0
+
+
+def _latin_name(a: MatchRecord, b: MatchRecord) -> tuple[str, float] | None:
+    """Evidence from two Latin names, or None when they neither agree nor clearly differ."""
+    wa, wb = a.words, b.words
+    if sorted(wa) == sorted(wb):
+        return "name same words", W_NAME_WORDS
+    if len(wa) < 2 or len(wb) < 2:
+        s = _ratio(" ".join(wa), " ".join(wb))
+        return _graded(s)
+    best: tuple[str, float] | None = None
+    for fa, la in ((wa[0], wa[-1]), (wa[-1], wa[0])):
+        fb, lb = wb[0], wb[-1]
+        if la == lb and (
+            matching.nickname_canonicals(fa) & matching.nickname_canonicals(fb)
+        ):
+            return f"name nickname {fa} = {fb}", W_NAME_NICK
+        first, last = _ratio(fa, fb), _ratio(la, lb)
+        if first >= 0.75 and last >= 0.75:
+            s = _ratio(fa + " " + la, fb + " " + lb)
+            cand = (f"name similar {s:.2f}", _similar_points(s))
+        elif min(first, last) < 0.6:
+            cand = ("names differ", W_NAME_DIFFERS)
+        else:
+            cand = ("names partly alike", 0.0)
+        if best is None or cand[1] > best[1]:
+            best = cand
+    return best
+
+
+def _similar_points(s: float) -> float:
+    return round(max(0.5, min(W_NAME_SIMILAR, (s - 0.75) * 12)), 1)
+
+
+def _graded(s: float) -> tuple[str, float]:
+    if s >= 0.85:
+        return f"name similar {s:.2f}", _similar_points(s)
+    if s < 0.6:
+        return "names differ", W_NAME_DIFFERS
+    return "names partly alike", 0.0
+
+
+def _cjk_name(a: MatchRecord, b: MatchRecord) -> tuple[str, float]:
+    if a.pinyin == b.pinyin:
+        return "name same pinyin", W_NAME_PINYIN
+    x, y = a.name_key, b.name_key
+    if len(x) == len(y) and sum(c1 != c2 for c1, c2 in zip(x, y, strict=True)) == 1:
+        return "name one character differs", W_NAME_ONE_CHAR
+    if abs(len(x) - len(y)) == 1 and (x in y or y in x or _ratio(x, y) >= 0.8):
+        return "name one character more", W_NAME_ONE_CHAR
+    return _graded(_ratio(" ".join(a.syllables), " ".join(b.syllables)))
+
+
+def _mixed_name(cjk: MatchRecord, latin: MatchRecord) -> tuple[str, float]:
+    words = latin.words
+    joined = {"".join(words), "".join(reversed(words))}
+    if cjk.pinyin in joined:
+        return "name same pinyin", W_NAME_PINYIN
+    s = max(_ratio(cjk.pinyin, j) for j in joined)
+    return _graded(s)
+
+
+def _person_name(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evidence]:
+    if not a.name_key or not b.name_key:
+        return []
+    if a.name_key == b.name_key:
+        found: tuple[str, float] | None = ("name identical", W_NAME_SAME)
+    elif a.cjk and b.cjk:
+        found = _cjk_name(a, b)
+    elif a.cjk or b.cjk:
+        found = _mixed_name(a, b) if a.cjk else _mixed_name(b, a)
+    else:
+        found = _latin_name(a, b)
+    if found is None or found[1] == 0:
+        return [Evidence(found[0], 0.0)] if found else []
+    label, points = found
+    if points > 0:
+        k = max(freq(a.name_block), freq(b.name_block))
+        factor = common_factor(k)
+        if factor < 1:
+            label += f", common name ({k} records)"
+            points = round(points * factor, 1)
+    return [Evidence(label, points)]
+
+
+def _org_name(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evidence]:
+    if not a.name_key or not b.name_key:
+        return []
+    if a.org_key == b.org_key:
+        label, points = "name same after legal form", W_NAME_SAME
+    elif a.company_fold and a.company_fold == b.company_fold:
+        label, points = "name same core", W_NAME_PINYIN - 0.5
+    else:
+        s = _ratio(a.company_fold, b.company_fold)
+        if s >= 0.85:
+            label, points = f"name similar {s:.2f}", _similar_points(s)
+        elif s < 0.5:
+            return [Evidence("names differ", W_ORG_DIFFERS)]
+        else:
+            return [Evidence("names partly alike", 0.0)]
+    k = max(freq(a.name_block), freq(b.name_block))
+    factor = common_factor(k)
+    if factor < 1:
+        label += f", common name ({k} records)"
+        points = round(points * factor, 1)
+    return [Evidence(label, points)]
+
+
+def _company_evidence(a: MatchRecord, b: MatchRecord) -> list[Evidence]:
+    if not a.company_key or not b.company_key:
+        return []
+    if a.company_key == b.company_key:
+        return [Evidence("company same after legal form", W_COMPANY_KEY)]
+    if a.company_fold and a.company_fold == b.company_fold:
+        return [Evidence("company same core", W_COMPANY_CORE)]
+    return []
+
+
+def score_pair(a: MatchRecord, b: MatchRecord, freq: Frequency = _one_frequency) -> PairScore:
+    """Score two records: the sum of the evidence, each piece with its reason. Symmetric.
+
+    `freq(key)` is how many records hold a blocking key (a phone or e-mail token, a name
+    block); shared contact details and names count less the more records share them.
+    """
+    if a.id > b.id:
+        a, b = b, a
+    evidence: list[Evidence] = []
+    evidence += _phone_evidence(a, b, freq)
+    evidence += _email_evidence(a, b, freq)
+    if a.kind != b.kind:
+        evidence.append(Evidence("one is a person, one a company", W_KIND_DIFFERS))
+    elif a.kind == "company":
+        evidence += _org_name(a, b, freq)
+    else:
+        evidence += _person_name(a, b, freq)
+        evidence += _company_evidence(a, b)
+        if a.gender and b.gender and a.gender != b.gender:
+            evidence.append(Evidence("gender differs", W_GENDER_DIFFERS))
+    evidence = [e for e in evidence if e.points != 0 or e.label == "names partly alike"]
+    total = round(sum(e.points for e in evidence), 1)
+    return PairScore(a.id, b.id, total, tuple(evidence))
+
+
+# ---------------------------------------------------------------------------------------------
+# Clustering
+
+
+@dataclass
+class Cluster:
+    """A group of records that are probably one customer, and its weakest link."""
+
+    members: list[int]
+    pairs: dict[tuple[int, int], PairScore]
+    weakest: PairScore
+    conflict: bool  # some pair inside contradicts (a negative score): never merged unasked
+
+    @property
+    def score(self) -> float:
+        return self.weakest.score
+
+    @property
+    def band(self) -> str:
+        if self.conflict:
+            return "possible"
+        return band_of(self.weakest.score) or "possible"
+
+
+def cluster(
+    pairs: Iterable[PairScore],
+    score: Callable[[int, int], PairScore],
+    *,
+    threshold: float = POSSIBLE,
+    max_size: int = 20,
+) -> list[Cluster]:
+    """Group scored pairs without chaining: average linkage with a guard.
+
+    Pairs are taken best first; two groups join only when the *average* score over every
+    cross pair (scored on demand with `score`, so a pair that shares no blocking key still
+    counts) reaches `threshold`. A chain A~B~C where A and C disagree therefore stays apart.
+    Each group reports its weakest link: the member least attached to the rest.
+    """
+    known: dict[tuple[int, int], PairScore] = {}
+    for p in pairs:
+        known[(p.a, p.b)] = p
+
+    def get(x: int, y: int) -> PairScore:
+        key = (x, y) if x < y else (y, x)
+        found = known.get(key)
+        if found is None:
+            found = known[key] = score(*key)
+        return found
+
+    parent: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    for p in sorted(known.values(), key=lambda q: (-q.score, q.a, q.b)):
+        if p.score < threshold:
+            break
+        ra, rb = find(p.a), find(p.b)
+        if ra == rb:
+            continue
+        ma, mb = members.get(ra, [ra]), members.get(rb, [rb])
+        if len(ma) + len(mb) > max_size:
+            continue
+        if len(ma) * len(mb) > 1:
+            total = sum(get(x, y).score for x in ma for y in mb)
+            if total / (len(ma) * len(mb)) < threshold:
+                continue
+        parent[rb] = ra
+        members[ra] = ma + mb
+        members.pop(rb, None)
+
+    out: list[Cluster] = []
+    for group in members.values():
+        group = sorted(group)
+        inside = {(x, y): get(x, y) for i, x in enumerate(group) for y in group[i + 1 :]}
+        best_link: dict[int, PairScore] = {}
+        for (x, y), p in inside.items():
+            for m in (x, y):
+                if m not in best_link or p.score > best_link[m].score:
+                    best_link[m] = p
+        weakest = min(best_link.values(), key=lambda q: (q.score, q.a, q.b))
+        conflict = any(p.score < 0 for p in inside.values())
+        out.append(Cluster(group, inside, weakest, conflict))
+    out.sort(key=lambda c: (c.band != "likely", -c.score, c.members[0]))
+    return out

@@ -1,0 +1,832 @@
+"""Importing a spreadsheet (`crmcli import FILE`): plan, validate, match, write in one transaction.
+
+`plan(path, …)` opens the file and decides what to import before the database is touched: which
+sheet holds customers and which holds interactions (a workbook with both imports both, customers
+first), where each header row is, how its columns map to fields. Bad files fail here.
+
+`run(store, plan, options)` then reads the rows in chunks, validates each one
+(`import_rows`), matches it to an existing customer (customer number first, then an identical
+phone or email) and creates, fills or leaves it; rejected rows are collected with their row
+number, column and reason. Everything happens in one write transaction: an import killed halfway
+leaves nothing behind, `--strict` aborts at the first bad row, and `--dry-run` runs the very same
+import and rolls it back, so its counts are exact. The rejects workbook is written after commit.
+
+New customers go to the database a chunk at a time through `store.bulk` (the same rows, hashes
+and index as `crmcli add`); updates to existing customers take the one-at-a-time path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crmcli.errors import InvalidInput, UsageError
+from crmcli.operations.import_rows import (
+    CustomerRow,
+    CustomerRows,
+    InteractionRow,
+    InteractionRows,
+    Rejected,
+)
+from crmcli.store import bulk, journal, now_utc
+from crmcli.store import customers as customers_db
+from crmcli.store import interactions as interactions_db
+
+if TYPE_CHECKING:
+    from crmcli.credentials import Vault
+    from crmcli.sheets import HeaderMap, Sheet
+    from crmcli.store import Store
+
+CHUNK_ROWS = 1000
+FIRST_PROBLEMS = 10
+
+# Columns a crmcli export adds that are not fields: the id in the exporting database (used to
+# tie the Interactions sheet to its customers), and derived or managed timestamps. Import ignores
+# them (quietly), as it ignores the "error" column of a rejects workbook.
+SOURCE_ID_HEADERS = ("crmcli ID", "系统ID")
+EXPORT_ONLY_HEADERS = (
+    "Archived at",
+    "Created (UTC)",
+    "Updated (UTC)",
+    "归档时间",
+    "录入时间（UTC）",
+    "更新时间（UTC）",
+    "error",
+)
+
+
+@dataclass
+class Problem:
+    sheet: str | None
+    row: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", {self.column}" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class SheetResult:
+    """What happened to one sheet; `rejects` holds the raw rows for the rejects workbook."""
+
+    sheet: str | None
+    kind: str  # "customers" or "interactions"
+    header_row: int
+    headers: list[str]
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    dropped_columns: list[str] = field(default_factory=list)
+    unmapped_columns: list[str] = field(default_factory=list)
+    kept_columns: list[str] = field(default_factory=list)
+    masked_skipped: int = 0
+    possible_duplicates: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rejects: list[tuple[int, list[object], str]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sheet": self.sheet,
+            "kind": self.kind,
+            "header_row": self.header_row,
+            **self.counts(),
+            "dropped_columns": self.dropped_columns,
+            "unmapped_columns": self.unmapped_columns,
+            "kept_columns": self.kept_columns,
+            "masked_values_skipped": self.masked_skipped,
+            "possible_duplicates": len(self.possible_duplicates),
+            "problems": [
+                {"row": p.row, "column": p.column, "reason": p.reason} for p in self.problems
+            ],
+        }
+
+
+@dataclass
+class ImportReport:
+    file: str
+    dry_run: bool
+    sheets: list[SheetResult]
+    rejects_file: str | None = None
+    rejects_error: str | None = None
+    backup: str | None = None
+    unused_overrides: list[str] = field(default_factory=list)
+
+    def total(self, name: str, kind: str | None = None) -> int:
+        return sum(getattr(s, name) for s in self.sheets if kind is None or s.kind == kind)
+
+    @property
+    def imported_anything(self) -> bool:
+        return any(s.created or s.updated or s.unchanged for s in self.sheets)
+
+    def as_dict(self) -> dict[str, Any]:
+        customers = [s for s in self.sheets if s.kind == "customers"]
+        names = ("created", "updated", "unchanged", "skipped", "rejected")
+        return {
+            "file": self.file,
+            "dry_run": self.dry_run,
+            **{n: sum(getattr(s, n) for s in customers) for n in names},
+            "interactions": {
+                n: self.total(n, "interactions")
+                for n in ("created", "unchanged", "skipped", "rejected")
+            },
+            "sheets": [s.as_dict() for s in self.sheets],
+            "rejects_file": self.rejects_file,
+            "backup": self.backup,
+        }
+
+
+@dataclass
+class ImportOptions:
+    overrides: dict[str, str] = field(default_factory=dict)
+    keep_extra: bool = False
+    overwrite: bool = False
+    strict: bool = False
+    dry_run: bool = False
+    rejects: Path | None = None  # default: beside the input
+
+
+@dataclass
+class _PlannedSheet:
+    sheet: Sheet
+    kind: str
+    header_map: HeaderMap
+    source_id_column: int | None
+    external_id_column: int | None  # interactions: a customer-number column besides "customer"
+
+
+@dataclass
+class ImportPlan:
+    path: Path
+    sheets: list[_PlannedSheet]
+    unused_overrides: list[str]
+
+    @property
+    def total_rows(self) -> int | None:
+        totals = [p.sheet.total_rows for p in self.sheets]
+        return None if any(t is None for t in totals) else sum(t or 0 for t in totals)
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning: which sheets, which columns
+
+
+def _open_sheet(path: Path, name: str | None) -> tuple[Sheet, str]:
+    """One sheet, read as customers unless its header says it holds interactions."""
+    from crmcli.sheets import looks_like_interactions, read_sheet
+
+    try:
+        sheet = read_sheet(path, name, kind="customers")
+    except InvalidInput as exc:
+        try:
+            return read_sheet(path, name, kind="interactions"), "interactions"
+        except InvalidInput:
+            raise exc from None
+    if looks_like_interactions(sheet.headers):
+        return read_sheet(path, name, kind="interactions"), "interactions"
+    return sheet, "customers"
+
+
+def _fields_of(kind: str) -> tuple[str, ...]:
+    from crmcli.sheets import FIELDS, INTERACTION_FIELDS
+
+    return FIELDS if kind == "customers" else INTERACTION_FIELDS
+
+
+def _map(sheet: Sheet, kind: str, overrides: dict[str, str]) -> _PlannedSheet:
+    from crmcli.sheet_headers import IGNORE
+    from crmcli.sheets import map_headers, normalize_header
+
+    wanted = {
+        column: target
+        for column, target in overrides.items()
+        if target == IGNORE or target in _fields_of(kind)
+    }
+    given = {normalize_header(c) for c in wanted}
+    source_id_column = None
+    source_keys = {normalize_header(h) for h in SOURCE_ID_HEADERS}
+    quiet = {normalize_header(h) for h in EXPORT_ONLY_HEADERS} | source_keys
+    for index, header in enumerate(sheet.headers):
+        key = normalize_header(header) if header else ""
+        if key in quiet and key not in given:
+            wanted[header] = IGNORE
+            if key in source_keys and source_id_column is None:
+                source_id_column = index
+    header_map = map_headers(sheet.headers, wanted, kind=kind)
+    external_id_column = None
+    if kind == "interactions":
+        # A customer-number column beside the customer name (an export has both) also
+        # identifies the customer: find it with the customers synonyms.
+        as_customers = map_headers(sheet.headers)
+        for index, name in as_customers.fields.items():
+            if name == "external_id" and header_map.fields.get(index) != "customer":
+                external_id_column = index
+    return _PlannedSheet(sheet, kind, header_map, source_id_column, external_id_column)
+
+
+def plan(
+    path: Path, *, sheet: str | None = None, overrides: dict[str, str] | None = None
+) -> ImportPlan:
+    """Open the file and decide what to import; raises InputFileError / InvalidInput."""
+    from crmcli.sheet_headers import IGNORE
+    from crmcli.sheets import FIELDS, INTERACTION_FIELDS, normalize_header, sheet_names
+
+    overrides = dict(overrides or {})
+    for column, target in overrides.items():
+        if target != IGNORE and target not in FIELDS and target not in INTERACTION_FIELDS:
+            raise UsageError(
+                f"--map {column}={target}: unknown field {target!r}; use one of:"
+                f" {', '.join(FIELDS)}, {IGNORE} (or for interactions:"
+                f" {', '.join(INTERACTION_FIELDS)})"
+            )
+    path = Path(path)
+    opened: list[tuple[Sheet, str]] = []
+    names = sheet_names(path)
+    if sheet is not None or not names:
+        opened.append(_open_sheet(path, sheet))
+    else:
+        first_error: InvalidInput | None = None
+        kinds: set[str] = set()
+        for name in names:
+            try:
+                found, kind = _open_sheet(path, name)
+            except InvalidInput as exc:
+                first_error = first_error or exc
+                continue
+            if kind not in kinds:
+                kinds.add(kind)
+                opened.append((found, kind))
+            if len(kinds) == 2:
+                break
+        if not opened:
+            assert first_error is not None
+            raise first_error
+        opened.sort(key=lambda item: item[1] != "customers")  # customers first
+    planned = [_map(s, kind, overrides) for s, kind in opened]
+    seen = {normalize_header(h) for p in planned for h in p.sheet.headers if h}
+    unused = [c for c in overrides if normalize_header(c) not in seen]
+    return ImportPlan(path, planned, unused)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back."""
+
+
+def run(
+    store: Store,
+    import_plan: ImportPlan,
+    options: ImportOptions,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import the planned sheets in one transaction; see the module docstring."""
+    advance = progress or (lambda n: None)
+    report = ImportReport(
+        file=str(import_plan.path),
+        dry_run=options.dry_run,
+        sheets=[],
+        unused_overrides=import_plan.unused_overrides,
+    )
+    needs_contacts = any(
+        p.kind == "customers" and {"phones", "emails"} & set(p.header_map.fields.values())
+        for p in import_plan.sheets
+    )
+    vault = _vault(store, options.dry_run) if needs_contacts else None
+    if not options.dry_run and customers_db.count_live(store) > 0:
+        report.backup = _backup(store)
+    id_map: dict[str, int] = {}
+    try:
+        with store.write():
+            for planned in import_plan.sheets:
+                result = SheetResult(
+                    sheet=planned.sheet.sheet_name,
+                    kind=planned.kind,
+                    header_row=planned.sheet.header_row,
+                    headers=list(planned.sheet.headers),
+                    dropped_columns=[h for _, h in planned.header_map.refused],
+                    unmapped_columns=[h for _, h in planned.header_map.unmapped],
+                )
+                report.sheets.append(result)
+                if planned.kind == "customers":
+                    _CustomerImport(store, vault, planned, options, result, id_map).run(advance)
+                else:
+                    _InteractionImport(store, planned, options, result, id_map).run(advance)
+            _audit(store, report)
+            if options.dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    if not options.dry_run and any(s.rejects for s in report.sheets):
+        _write_rejects(report, import_plan.path, options.rejects)
+    return report
+
+
+def _vault(store: Store, dry_run: bool) -> Vault:
+    if store.has_key() or not dry_run:
+        return store.vault()
+    # A dry run must not create the database's key; a throwaway key hashes consistently
+    # within the run, and a database without a key holds no contact details to match.
+    from crmcli.credentials import Vault, new_master_key
+
+    return Vault(new_master_key())
+
+
+def _backup(store: Store) -> str | None:
+    try:
+        from crmcli.store.backup import auto_backup
+    except ImportError:  # pragma: no cover - the backup module ships with the store
+        return None
+    return str(auto_backup(store, "import"))
+
+
+def _audit(store: Store, report: ImportReport) -> None:
+    customers = [s for s in report.sheets if s.kind == "customers"]
+    interactions = [s for s in report.sheets if s.kind == "interactions"]
+    details: dict[str, Any] = {
+        "file": Path(report.file).name,
+        "sheet": ", ".join(s.sheet or "" for s in report.sheets) or None,
+    }
+    for name in ("created", "updated", "unchanged", "skipped", "rejected"):
+        details[name] = sum(getattr(s, name) for s in customers)
+    if interactions:
+        details["interactions"] = {
+            n: sum(getattr(s, n) for s in interactions)
+            for n in ("created", "unchanged", "skipped", "rejected")
+        }
+    if report.backup:
+        details["backup"] = report.backup
+    journal.record(store, "import", details=details)
+
+
+class _Sheet:
+    """What the two sheet importers share: rejecting rows and reading in chunks."""
+
+    def __init__(self, planned: _PlannedSheet, options: ImportOptions, result: SheetResult):
+        self.planned = planned
+        self.options = options
+        self.result = result
+
+    def reject(self, number: int, cells: Sequence[object], column: str, reason: str) -> None:
+        result = self.result
+        problem = Problem(result.sheet, number, column, reason)
+        if self.options.strict:
+            where = f"sheet {result.sheet}, " if result.sheet else ""
+            raise InvalidInput(f"{where}{problem}; nothing was imported (--strict)")
+        result.rejected += 1
+        result.problems.append(problem)
+        result.rejects.append((number, list(cells), str(problem)))
+
+    def chunks(self) -> Iterator[list[tuple[int, list[object]]]]:
+        chunk: list[tuple[int, list[object]]] = []
+        for item in self.planned.sheet.rows:
+            chunk.append(item)
+            if len(chunk) >= CHUNK_ROWS:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+class _CustomerImport(_Sheet):
+    """Customers: validate, match (customer number, then phone/email), create or fill."""
+
+    def __init__(
+        self,
+        store: Store,
+        vault: Vault | None,
+        planned: _PlannedSheet,
+        options: ImportOptions,
+        result: SheetResult,
+        id_map: dict[str, int],
+    ) -> None:
+        super().__init__(planned, options, result)
+        self.store = store
+        self.vault = vault
+        self.id_map = id_map
+        self.reader = CustomerRows(
+            planned.sheet.headers,
+            planned.header_map,
+            keep_extra=options.keep_extra,
+            source_id_column=planned.source_id_column,
+        )
+        if options.keep_extra:
+            result.kept_columns, result.unmapped_columns = result.unmapped_columns, []
+        self.stamp = now_utc()
+        self.next_id = bulk.next_customer_id(store)
+        # New customers of the current chunk (not yet in the database), and the keys that find
+        # them or customers changed during this chunk; reset after each flush.
+        self.pending: dict[int, bulk.NewCustomer] = {}
+        self.local_ext: dict[str, int] = {}
+        self.local_contacts: dict[str, set[int]] = {}
+        self.name_keys: dict[int, str] = {}
+
+    def run(self, advance: Callable[[int], None]) -> None:
+        for chunk in self.chunks():
+            rows: list[tuple[CustomerRow, list[object]]] = []
+            for number, cells in chunk:
+                try:
+                    row = self.reader.read(number, cells)
+                except Rejected as exc:
+                    self.reject(number, cells, exc.column, exc.reason)
+                    continue
+                if row is None:
+                    self.result.skipped += 1
+                    continue
+                self.result.masked_skipped += row.masked_skipped
+                rows.append((row, cells))
+            self._apply(rows)
+            bulk.insert_customers(self.store, list(self.pending.values()), self.vault, self.stamp)
+            self.pending.clear()
+            self.local_ext.clear()
+            self.local_contacts.clear()
+            self.name_keys.clear()
+            advance(len(chunk))
+
+    # -- matching -----------------------------------------------------------------------
+
+    def _hashes(self, row: CustomerRow) -> list[tuple[str, ...]]:
+        """One tuple of keyed hashes per contact detail (a phone: E.164 and last 8 digits)."""
+        vault = self.vault
+        if vault is None:
+            return []
+        out: list[tuple[str, ...]] = []
+        for phone in row.phones:
+            tail8 = vault.blind("tail8", phone.tail8)
+            out.append((vault.blind("e164", phone.e164), tail8) if phone.e164 else (tail8,))
+        out.extend((vault.blind("email", e),) for e in row.emails)
+        return out
+
+    def _apply(self, rows: list[tuple[CustomerRow, list[object]]]) -> None:
+        hashed = [(row, cells, self._hashes(row)) for row, cells in rows]
+        ext_ids = [r.fields["external_id"] for r, _, _ in hashed if r.fields.get("external_id")]
+        owners = bulk.owners_of_external_ids(self.store, ext_ids)
+        phone_keys: list[str] = []
+        email_keys: list[str] = []
+        for row, _, hashes in hashed:
+            for contact in hashes[: len(row.phones)]:
+                phone_keys.extend(contact)
+            email_keys.extend(contact[0] for contact in hashes[len(row.phones) :])
+        in_db = bulk.customers_by_phone_hashes(self.store, phone_keys)
+        for key, ids in bulk.customers_by_email_hashes(self.store, email_keys).items():
+            in_db.setdefault(key, set()).update(ids)
+        known = bulk.identities(self.store, {i for ids in in_db.values() for i in ids})
+        for row, cells, hashes in hashed:
+            self._one(row, cells, hashes, owners, in_db, known)
+
+    def _identity(self, cid: int, known: dict[int, tuple[str | None, str]]) -> tuple[Any, str]:
+        if cid in self.pending:
+            new = self.pending[cid]
+            return new.fields.get("external_id"), self.name_keys.get(cid, "")
+        if cid not in known:
+            known.update(bulk.identities(self.store, [cid]))
+        return known.get(cid, (None, ""))
+
+    def _one(
+        self,
+        row: CustomerRow,
+        cells: list[object],
+        hashes: list[tuple[str, ...]],
+        owners: dict[str, int],
+        in_db: dict[str, set[int]],
+        known: dict[int, tuple[str | None, str]],
+    ) -> None:
+        from crmcli import matching
+
+        ext = row.fields.get("external_id")
+        target = self.local_ext.get(ext) if ext else None
+        if target is None and ext:
+            target = owners.get(ext)
+        conflicts: set[int] = set()
+        if target is None and hashes:
+            scores: dict[int, int] = {}
+            for contact in hashes:
+                holders: set[int] = set()
+                for key in contact:
+                    holders |= in_db.get(key, set()) | self.local_contacts.get(key, set())
+                for cid in holders:
+                    scores[cid] = scores.get(cid, 0) + 1
+            name_key = matching.name_key(row.fields["name"]) if row.fields.get("name") else ""
+            best: tuple[int, int, int] | None = None
+            for cid, score in scores.items():
+                their_ext, their_name = self._identity(cid, known)
+                if ext and their_ext and their_ext != ext:
+                    conflicts.add(cid)  # another customer number: a different record
+                    continue
+                rank = (score, int(bool(name_key) and name_key == their_name), -cid)
+                if best is None or rank > best:
+                    best = rank
+            target = -best[2] if best else None
+        if target is None:
+            self._create(row, cells, hashes, conflicts)
+        elif target in self.pending:
+            self._fill_pending(self.pending[target], row, hashes)
+        else:
+            self._update(target, row, hashes)
+        if row.source_id and target is not None:
+            self.id_map[row.source_id] = target
+
+    # -- writing ------------------------------------------------------------------------
+
+    def _create(
+        self,
+        row: CustomerRow,
+        cells: list[object],
+        hashes: list[tuple[str, ...]],
+        conflicts: set[int],
+    ) -> None:
+        from crmcli import matching
+
+        if not row.fields.get("name"):
+            column = row.columns.get("name", "")
+            self.reject(row.number, cells, column, "a customer needs a name")
+            return
+        fields = dict(row.fields)
+        fields.setdefault("kind", "person")
+        fields.setdefault("status", "lead")
+        cid = self.next_id
+        self.next_id += 1
+        self.pending[cid] = bulk.NewCustomer(cid, fields, row.phones, row.emails, row.tags)
+        self.name_keys[cid] = matching.name_key(fields["name"])
+        if fields.get("external_id"):
+            self.local_ext[fields["external_id"]] = cid
+        self._remember(cid, hashes)
+        if row.source_id:
+            self.id_map[row.source_id] = cid
+        self.result.created += 1
+        if conflicts:
+            others = ", ".join(f"#{c}" for c in sorted(conflicts))
+            self.result.possible_duplicates.append(
+                f"row {row.number} (#{cid}) shares a phone or email with {others}"
+            )
+
+    def _remember(self, cid: int, hashes: list[tuple[str, ...]]) -> None:
+        for contact in hashes:
+            for key in contact:
+                self.local_contacts.setdefault(key, set()).add(cid)
+
+    def _fill_pending(
+        self, new: bulk.NewCustomer, row: CustomerRow, hashes: list[tuple[str, ...]]
+    ) -> None:
+        """The same customer twice in one chunk: fold the later row into the pending one."""
+        changed = False
+        for name, value in row.fields.items():
+            current = new.fields.get(name)
+            fill = current in (None, "") or (self.options.overwrite and name != "external_id")
+            if fill and current != value:
+                new.fields[name] = value
+                changed = True
+        if new.fields.get("external_id") and new.fields["external_id"] not in self.local_ext:
+            self.local_ext[new.fields["external_id"]] = new.id
+        have = {p.e164 or p.digits for p in new.phones}
+        for phone in row.phones:
+            if (phone.e164 or phone.digits) not in have:
+                new.phones.append(phone)
+                have.add(phone.e164 or phone.digits)
+                changed = True
+        for email in row.emails:
+            if email not in new.emails:
+                new.emails.append(email)
+                changed = True
+        for tag in row.tags:
+            if tag not in new.tags:
+                new.tags.append(tag)
+                changed = True
+        self._remember(new.id, hashes)
+        if changed:
+            self.result.updated += 1
+        else:
+            self.result.unchanged += 1
+
+    def _update(self, cid: int, row: CustomerRow, hashes: list[tuple[str, ...]]) -> None:
+        """Fill the empty fields of an existing customer (all of them with --overwrite) and add
+        the phones, emails and tags it lacks; contact details are never removed."""
+        store = self.store
+        current = customers_db.fetch_row(store, cid)
+        assert current is not None
+        changes: dict[str, Any] = {}
+        for name, value in row.fields.items():
+            if name not in customers_db.EDITABLE or current[name] == value:
+                continue
+            if current[name] in (None, "") or (self.options.overwrite and name != "external_id"):
+                changes[name] = value
+        e164s, tail8s, emails = bulk.contact_hashes(store, cid)
+        new_phones = []
+        for phone, contact in zip(row.phones, hashes, strict=False):
+            known = e164s if phone.e164 else tail8s
+            if contact[0] not in known:
+                new_phones.append(phone)
+                known.add(contact[0])
+        new_emails = []
+        for email, contact in zip(row.emails, hashes[len(row.phones) :], strict=False):
+            if contact[0] not in emails:
+                new_emails.append(email)
+                emails.add(contact[0])
+        new_tags = [t for t in row.tags if t not in bulk.tags_of(store, cid)]
+        if not (changes or new_phones or new_emails or new_tags):
+            self.result.unchanged += 1
+            return
+        if new_phones or new_emails:
+            assert self.vault is not None
+            customers_db.add_phones(store, cid, new_phones, self.vault)
+            customers_db.add_emails(store, cid, new_emails, self.vault)
+        customers_db.set_tags(store, cid, new_tags)
+        customers_db.update(store, cid, changes)  # refreshes derived keys and the index
+        self._remember(cid, hashes)
+        if changes.get("external_id"):
+            self.local_ext[changes["external_id"]] = cid
+        details: dict[str, Any] = {"row": row.number}
+        if changes:
+            details["changed"] = {k: (current[k], v) for k, v in sorted(changes.items())}
+        if new_phones:
+            details["added_phones"] = [p.masked for p in new_phones]
+        if new_emails:
+            from crmcli.normalize import mask_email
+
+            details["added_emails"] = [mask_email(e) for e in new_emails]
+        if new_tags:
+            details["added_tags"] = new_tags
+        journal.record(store, "import-update", customer_id=cid, details=details)
+        self.result.updated += 1
+
+
+class _InteractionImport(_Sheet):
+    """Interactions: resolve the customer, skip what is already recorded, insert the rest."""
+
+    def __init__(
+        self,
+        store: Store,
+        planned: _PlannedSheet,
+        options: ImportOptions,
+        result: SheetResult,
+        id_map: dict[str, int],
+    ) -> None:
+        super().__init__(planned, options, result)
+        self.store = store
+        self.id_map = id_map
+        self.reader = InteractionRows(
+            planned.sheet.headers,
+            planned.header_map,
+            external_id_column=planned.external_id_column,
+            source_id_column=planned.source_id_column,
+        )
+        self.resolved: dict[tuple[str, str], int | str] = {}
+
+    def run(self, advance: Callable[[int], None]) -> None:
+        stamp = now_utc()
+        newest: dict[int, InteractionRow] = {}
+        for chunk in self.chunks():
+            batch: list[tuple] = []
+            seen: set[tuple] = set()
+            for number, cells in chunk:
+                try:
+                    row = self.reader.read(number, cells)
+                    if row is None:
+                        self.result.skipped += 1
+                        continue
+                    cid = self._customer(row)
+                except Rejected as exc:
+                    self.reject(number, cells, exc.column, exc.reason)
+                    continue
+                key = (cid, row.at, row.channel, row.summary)
+                if key in seen or bulk.find_interaction(self.store, *key) is not None:
+                    self.result.unchanged += 1
+                    continue
+                seen.add(key)
+                batch.append((*key, row.outcome, row.next_follow_up_on))
+                if cid not in newest or row.at >= newest[cid].at:
+                    newest[cid] = row
+                self.result.created += 1
+            bulk.insert_interactions(self.store, batch, stamp)
+            advance(len(chunk))
+        for cid, row in newest.items():
+            interactions_db.refresh_last_contact(self.store, cid)
+            if row.next_follow_up_on:
+                bulk.fill_next_follow_up(self.store, cid, row.next_follow_up_on)
+
+    def _customer(self, row: InteractionRow) -> int:
+        """The customer an interaction row names: by the export's id (this import), customer
+        number, crmcli id, then an unambiguous name."""
+        last: tuple[str, str] | None = None
+        for how, header, value in row.refs:
+            key = (how, value)
+            if key not in self.resolved:
+                self.resolved[key] = self._resolve(how, value)
+            found = self.resolved[key]
+            if isinstance(found, int):
+                return found
+            last = (header, found)
+        assert last is not None
+        raise Rejected(*last)
+
+    def _resolve(self, how: str, value: str) -> int | str:
+        from crmcli import matching
+
+        if how == "source_id":
+            return self.id_map.get(value, f"customer {value} of the export was not imported")
+        owner = customers_db.owner_of_external_id(self.store, value)
+        if owner is not None:
+            survivor = customers_db.survivor_of(self.store, owner)
+            if survivor is not None:
+                return survivor
+        if how == "external_id":
+            return f"no customer with customer number {value!r}"
+        if value.isdigit() and len(value) < 7:
+            survivor = customers_db.survivor_of(self.store, int(value))
+            if survivor is not None:
+                return survivor
+        ids = bulk.ids_with_name_key(self.store, matching.name_key(value))
+        if len(ids) == 1:
+            return ids[0]
+        if ids:
+            return f"{value!r} names {len(ids)} customers; use the customer number (客户编号)"
+        return f"no customer {value!r} (by customer number, id or name)"
+
+
+# ---------------------------------------------------------------------------------------------
+# The rejects workbook
+
+
+def default_rejects_path(path: Path) -> Path:
+    suffix = ".csv" if path.suffix.lower() in {".csv", ".tsv", ".txt", ".tab"} else ".xlsx"
+    return path.with_name(f"{path.stem}.rejects{suffix}")
+
+
+def _safe_cell(value: object) -> object:
+    """A rejected row's cell as written back: text (phones stay digits), dates as dates, and
+    never a refused number (the rejects file must not become a second copy of one)."""
+    import datetime as dt
+
+    from crmcli.sensitive import find_sensitive
+    from crmcli.sheets import cell_text
+
+    if isinstance(value, dt.date):
+        return value
+    text = cell_text(value)
+    if text and len(text) >= 9:
+        found = find_sensitive(text)
+        if found is not None:
+            return f"[refused: {found.hint}]"
+    return text
+
+
+def _write_rejects(report: ImportReport, source: Path, target: Path | None) -> None:
+    from crmcli.sheets import SheetSpec, write_csv, write_xlsx
+
+    path = Path(target) if target else default_rejects_path(source)
+    specs = []
+    for result in report.sheets:
+        if not result.rejects:
+            continue
+        refused = {h for h in result.dropped_columns}
+        headers = [h or f"Column {i + 1}" for i, h in enumerate(result.headers)]
+        width = len(headers)
+        rows = []
+        for _, cells, error in result.rejects:
+            cells = (cells + [None] * width)[:width]
+            out = [
+                None if result.headers[i] in refused else _safe_cell(v) for i, v in enumerate(cells)
+            ]
+            rows.append([*out, error])
+        text_columns = set(headers)
+        specs.append(SheetSpec(result.sheet or "Rejects", [*headers, "error"], rows, text_columns))
+    try:
+        if path.suffix.lower() == ".csv":
+            write_csv(path, specs[0].columns, specs[0].rows)
+        else:
+            write_xlsx(path, specs)
+    except OSError as exc:
+        report.rejects_error = f"could not write {path}: {exc.strerror or exc}"
+        return
+    report.rejects_file = str(path)
+
+
+def import_file(
+    store: Store,
+    path: Path,
+    options: ImportOptions,
+    *,
+    sheet: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """plan + run, for callers that need no progress total up front (tests, scripts)."""
+    return run(
+        store, plan(path, sheet=sheet, overrides=options.overrides), options, progress=progress
+    )

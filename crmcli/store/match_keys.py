@@ -1,0 +1,160 @@
+"""Duplicate blocking keys: which customers share a phone, an e-mail, a name or its pinyin.
+
+One row per (key, customer) in `match_keys`, for live customers only (a merged-away tombstone
+has none). Keys come from `crmcli.matching_score.blocking_keys`; those derived from phones and
+e-mails are the keyed hashes already stored in `phones.tail8_hash` and `emails.hash`, so no
+plaintext contact detail is added and no key is needed to keep them current. `refresh` runs
+from `customers.reindex`, the store's single "after a write" hook.
+
+`KEYS_VERSION` names the key derivation: when it changes, `ensure_current` rebuilds every
+customer's keys once (also the backfill for databases that had customers before m002).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crmcli.store import Store
+
+KEYS_VERSION = "1"
+_META = "match_keys_version"
+_CHUNK = 900
+
+
+def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterator[list[int]]:
+    ids = list(ids)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def write_match_keys(store: Store, customer_id: int, keys: Iterable[str]) -> None:
+    """Replace the keys of one customer."""
+    store.conn.execute("DELETE FROM match_keys WHERE customer_id = ?", (customer_id,))
+    store.conn.executemany(
+        "INSERT OR IGNORE INTO match_keys (key, customer_id) VALUES (?, ?)",
+        [(k, customer_id) for k in keys],
+    )
+
+
+def delete_for(store: Store, customer_id: int) -> None:
+    store.conn.execute("DELETE FROM match_keys WHERE customer_id = ?", (customer_id,))
+
+
+def match_rows(
+    store: Store, customer_ids: Sequence[int]
+) -> tuple[list[sqlite3.Row], list[sqlite3.Row], list[sqlite3.Row]]:
+    """What the matcher reads: customer fields, phone rows (hash + ciphertext), e-mail hashes."""
+    customers: list[sqlite3.Row] = []
+    phones: list[sqlite3.Row] = []
+    emails: list[sqlite3.Row] = []
+    for chunk in _chunks(customer_ids):
+        marks = ",".join("?" * len(chunk))
+        customers += store.query(
+            "SELECT id, kind, name, company, gender, merged_into FROM customers"
+            f" WHERE id IN ({marks})",
+            chunk,
+        )
+        phones += store.query(
+            "SELECT customer_id, tail8_hash, value_enc FROM phones"
+            f" WHERE customer_id IN ({marks}) ORDER BY customer_id, position",
+            chunk,
+        )
+        emails += store.query(
+            f"SELECT customer_id, hash FROM emails WHERE customer_id IN ({marks})"
+            " ORDER BY customer_id, position",
+            chunk,
+        )
+    return customers, phones, emails
+
+
+def refresh(store: Store, customer_ids: Sequence[int]) -> int:
+    """Recompute the keys of these customers from their stored state; returns how many."""
+    from crmcli.matching_score import PhoneFacts, match_record
+
+    done = 0
+    for chunk in _chunks(customer_ids):
+        customers, phones, emails = match_rows(store, chunk)
+        phone_tokens: dict[int, list[PhoneFacts]] = {}
+        for row in phones:
+            phone_tokens.setdefault(row[0], []).append(PhoneFacts("t:" + row[1]))
+        email_tokens: dict[int, list[str]] = {}
+        for row in emails:
+            email_tokens.setdefault(row[0], []).append("e:" + row[1])
+        marks = ",".join("?" * len(chunk))
+        store.conn.execute(f"DELETE FROM match_keys WHERE customer_id IN ({marks})", chunk)
+        rows: list[tuple[str, int]] = []
+        for c in customers:
+            if c["merged_into"] is not None:
+                continue
+            rec = match_record(
+                c["id"],
+                kind=c["kind"],
+                name=c["name"],
+                company=c["company"],
+                phones=phone_tokens.get(c["id"], ()),
+                emails=email_tokens.get(c["id"], ()),
+            )
+            rows.extend((k, c["id"]) for k in rec.keys)
+            done += 1
+        store.conn.executemany(
+            "INSERT OR IGNORE INTO match_keys (key, customer_id) VALUES (?, ?)", rows
+        )
+    return done
+
+
+def stale_ids(store: Store) -> list[int]:
+    """Live customers whose keys are missing: all of them when the derivation changed, else
+    those added after the last keyed one (a bulk load that skipped the per-row hook)."""
+    if store.meta(_META) != KEYS_VERSION:
+        return [r[0] for r in store.query("SELECT id FROM customers WHERE merged_into IS NULL")]
+    last = store.scalar("SELECT MAX(customer_id) FROM match_keys") or 0
+    return [
+        r[0]
+        for r in store.query(
+            "SELECT id FROM customers WHERE id > ? AND merged_into IS NULL", (last,)
+        )
+    ]
+
+
+def mark_current(store: Store) -> None:
+    store.set_meta(_META, KEYS_VERSION)
+
+
+def blocks(store: Store) -> Iterator[tuple[str, int, list[int]]]:
+    """Every key held by two or more live customers: (key, size, customer ids)."""
+    cursor = store.conn.execute(
+        "SELECT key, COUNT(*), group_concat(customer_id) FROM match_keys"
+        " GROUP BY key HAVING COUNT(*) > 1"
+    )
+    for key, size, ids in cursor:
+        yield key, size, [int(i) for i in ids.split(",")]
+
+
+def counts(store: Store, keys: Iterable[str]) -> dict[str, int]:
+    keys = list(keys)
+    out: dict[str, int] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for key, n in store.query(
+            f"SELECT key, COUNT(*) FROM match_keys WHERE key IN ({marks}) GROUP BY key", chunk
+        ):
+            out[key] = n
+    return out
+
+
+def holders(store: Store, keys: Iterable[str]) -> dict[int, set[str]]:
+    """Customers holding any of `keys`, with the keys each holds."""
+    keys = list(keys)
+    out: dict[int, set[str]] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for key, customer_id in store.query(
+            f"SELECT key, customer_id FROM match_keys WHERE key IN ({marks})", chunk
+        ):
+            out.setdefault(customer_id, set()).add(key)
+    return out
