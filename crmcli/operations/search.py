@@ -39,7 +39,10 @@ def search(
     records = customers_db.records(store, list(found))
     for record in records:
         record["match"] = found[record["id"]].name.lower()
-    records.sort(key=lambda r: searching.rank(query, found[r["id"]], r))
+    if len(set(found.values())) < len(found):  # a tier holds several: order them by closeness
+        records.sort(key=lambda r: searching.rank(query, found[r["id"]], r))
+    else:  # one per tier (the usual lookup by name or phone): no need to load rapidfuzz
+        records.sort(key=lambda r: found[r["id"]])
     return records[:wanted]
 
 
