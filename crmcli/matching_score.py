@@ -17,10 +17,11 @@ only near-phone scoring (one typo or transposition) needs digits.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from crmcli import matching
 
@@ -49,6 +50,7 @@ W_COMPANY_KEY = 1.5
 W_COMPANY_CORE = 1.0
 W_GENDER_DIFFERS = -3.0
 W_KIND_DIFFERS = -3.0
+SHARED_FREE = 3  # a phone or e-mail held by up to this many records counts in full
 COMMON_NAME_FLOOR = 0.4  # a very common name still counts for this share of its weight
 
 
@@ -73,6 +75,17 @@ class PhoneFacts:
     digits: str = ""  # national significant digits; "" when unknown (no key to decrypt)
 
     @property
+    def identity(self) -> str:
+        """What makes two phones the same: E.164 when known (the last 8 digits would tie
+        13812345678 to 13912345678), else the last-8 token."""
+        return "x:" + self.e164 if self.e164 else self.token
+
+    def same_as(self, other: PhoneFacts) -> bool:
+        if self.e164 and other.e164:
+            return self.e164 == other.e164
+        return self.token == other.token
+
+    @property
     def kind(self) -> str:
         """'mobile', 'landline' or 'phone' (cannot tell: US numbers, unparsed numbers)."""
         if self.e164 and self.e164.startswith("+86"):
@@ -80,26 +93,76 @@ class PhoneFacts:
         return "phone"
 
 
-@dataclass(slots=True)
 class MatchRecord:
-    """One customer as the matcher sees it; build with `match_record`."""
+    """One customer as the matcher sees it; build with `match_record`.
 
-    id: int
-    kind: str
-    name: str
-    name_key: str
-    company_key: str | None
-    gender: str | None
-    phones: tuple[PhoneFacts, ...]
-    emails: tuple[str, ...]  # equality tokens ("e:" + keyed hash, or the address)
-    cjk: bool = False
-    pinyin: str = ""  # CJK names: full pinyin without spaces ('zhangwei')
-    syllables: tuple[str, ...] = ()
-    words: tuple[str, ...] = ()  # Latin names: words without initials ('john', 'smith')
-    name_block: str = ""  # the name's blocking key, whose block size says how common it is
-    company_fold: str = ""  # the company's core key, pinyin-folded (traditional = simplified)
-    org_key: str = ""  # a company's own name without legal form, pinyin-folded
-    keys: frozenset[str] = field(default_factory=frozenset)
+    What pypinyin must compute (syllables, folded company names, the blocking keys) is
+    computed on first use and kept: a dedupe run reads the stored keys and stored pinyin, and
+    most pairs never need the rest.
+    """
+
+    def __init__(
+        self,
+        id: int,
+        kind: str,
+        name: str,
+        name_key: str,
+        company: str | None,
+        company_key: str | None,
+        gender: str | None,
+        phones: tuple[PhoneFacts, ...],
+        emails: tuple[str, ...],
+        pinyin: str | None = None,
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.name_key = name_key
+        self.company = company
+        self.company_key = company_key
+        self.gender = gender
+        self.phones = phones
+        self.emails = emails  # equality tokens ("e:" + keyed hash, or the address)
+        person = kind != "company"
+        self.cjk = person and matching.has_cjk(name_key)
+        # CJK names: full pinyin without spaces ('zhangwei'), as the store keeps it per
+        # customer (`matching.pinyin_of` the name as typed).
+        if self.cjk and not pinyin:
+            pinyin = (matching.pinyin_of(name) or ("", ""))[0]
+        self.pinyin = pinyin or "" if self.cjk else ""
+        # Latin names: words without initials ('john', 'smith').
+        self.words = _latin_words(name_key) if person and not self.cjk else ()
+
+    @functools.cached_property
+    def syllables(self) -> tuple[str, ...]:
+        return tuple(matching.pinyin_syllables(self.name_key)) if self.cjk else ()
+
+    @functools.cached_property
+    def company_fold(self) -> str:
+        """The core of the company (a company's own name, or a person's employer),
+        pinyin-folded so traditional and simplified spellings meet."""
+        source = self.name if self.kind == "company" else self.company
+        if not source or not self.name_key:
+            return ""
+        return _fold_cjk(matching.company_core_key(source))
+
+    @functools.cached_property
+    def org_key(self) -> str:
+        """A company's own name without legal form, pinyin-folded."""
+        return _fold_cjk(matching.company_key(self.name)) if self.name_key else ""
+
+    @functools.cached_property
+    def name_block(self) -> str:
+        """The name's blocking key, whose block size says how common the name is."""
+        if self.kind == "company":
+            return "c:" + self.company_fold
+        if self.cjk:
+            return "p:" + self.pinyin
+        return "p:" + "".join(sorted(self.words[:1] + self.words[-1:]))
+
+    @functools.cached_property
+    def keys(self) -> frozenset[str]:
+        return frozenset(blocking_keys(self))
 
 
 def _fold_cjk(text: str) -> str:
@@ -122,37 +185,26 @@ def match_record(
     gender: str | None = None,
     phones: Sequence[PhoneFacts] = (),
     emails: Sequence[str] = (),
+    name_key: str | None = None,
+    pinyin: str | None = None,
+    company_key: str | None = None,
 ) -> MatchRecord:
-    """Prepare one record: every derived key is computed once here, never per pair."""
-    kind = kind or "person"
-    name_key = matching.name_key(name)
-    rec = MatchRecord(
+    """Prepare one record. `name_key`, `pinyin` and `company_key` may come precomputed (the
+    store keeps them); they must equal what `crmcli.matching` computes from name/company."""
+    return MatchRecord(
         id=id,
-        kind=kind,
+        kind=kind or "person",
         name=name,
-        name_key=name_key,
-        company_key=matching.company_key(company) if company else None,
+        name_key=matching.name_key(name) if name_key is None else name_key,
+        company=company,
+        company_key=(company_key if company_key is not None else matching.company_key(company))
+        if company
+        else None,
         gender=gender,
         phones=tuple(phones),
         emails=tuple(emails),
+        pinyin=pinyin,
     )
-    if kind == "company":
-        rec.company_fold = _fold_cjk(matching.company_core_key(name)) if name_key else ""
-        rec.org_key = _fold_cjk(matching.company_key(name)) if name_key else ""
-        rec.name_block = "c:" + rec.company_fold
-    else:
-        rec.cjk = matching.has_cjk(name_key)
-        if rec.cjk:
-            rec.syllables = tuple(matching.pinyin_syllables(name_key))
-            rec.pinyin = "".join(rec.syllables)
-            rec.name_block = "p:" + rec.pinyin
-        else:
-            rec.words = _latin_words(name_key)
-            rec.name_block = "p:" + "".join(sorted(rec.words[:1] + rec.words[-1:]))
-        if company:
-            rec.company_fold = _fold_cjk(matching.company_core_key(company))
-    rec.keys = frozenset(blocking_keys(rec))
-    return rec
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,8 +286,9 @@ def _one_frequency(_key: str) -> int:
 
 
 def shared_factor(k: int) -> float:
-    """Weight of a phone or e-mail held by `k` records: full for 2, then falling as 2/k."""
-    return 1.0 if k <= 2 else max(0.1, 2.0 / k)
+    """Weight of a phone or e-mail held by `k` records: full up to 3 (one customer entered
+    three times is common), then falling as 3/k (an office switchboard)."""
+    return 1.0 if k <= SHARED_FREE else max(0.1, SHARED_FREE / k)
 
 
 def common_factor(k: int) -> float:
@@ -252,8 +305,11 @@ def _near_digits(a: str, b: str) -> bool:
     diff = [i for i in range(len(a)) if a[i] != b[i]]
     if len(diff) == 1:
         return True
-    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and (
-        a[diff[1]] == b[diff[0]]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] == b[diff[1]]
+        and (a[diff[1]] == b[diff[0]])
     )
 
 
@@ -261,15 +317,17 @@ def _phone_evidence(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evi
     shared: dict[str, Evidence] = {}
     for pa in a.phones:
         for pb in b.phones:
-            if pa.token != pb.token and not (pa.e164 and pa.e164 == pb.e164):
+            if not pa.same_as(pb):
                 continue
             kind = pa.kind if pa.kind == pb.kind else "phone"
             base = {"mobile": W_MOBILE, "landline": W_LANDLINE}.get(kind, W_PHONE)
-            k = freq(pa.token)
-            label = f"{kind} identical" + (f", shared by {k} records" if k > 2 else "")
+            if kind == "landline" and a.kind == b.kind == "company":
+                base = W_PHONE  # a company's own switchboard identifies it
+            k = max(freq(pa.identity), freq(pb.identity))
+            label = f"{kind} identical" + (f", shared by {k} records" if k > SHARED_FREE else "")
             ev = Evidence(label, round(base * shared_factor(k), 1))
-            if pa.token not in shared or ev.points > shared[pa.token].points:
-                shared[pa.token] = ev
+            if pa.identity not in shared or ev.points > shared[pa.identity].points:
+                shared[pa.identity] = ev
     if shared:
         best = sorted(shared.values(), key=lambda e: -e.points)
         extra = len(best) - 1
@@ -289,7 +347,7 @@ def _email_evidence(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evi
     if not common:
         return []
     k = max(freq(e) for e in common)
-    label = "email identical" + (f", shared by {k} records" if k > 2 else "")
+    label = "email identical" + (f", shared by {k} records" if k > SHARED_FREE else "")
     return [Evidence(label, round(W_EMAIL * shared_factor(k), 1))]
 
 
@@ -308,9 +366,7 @@ def _latin_name(a: MatchRecord, b: MatchRecord) -> tuple[str, float] | None:
     best: tuple[str, float] | None = None
     for fa, la in ((wa[0], wa[-1]), (wa[-1], wa[0])):
         fb, lb = wb[0], wb[-1]
-        if la == lb and (
-            matching.nickname_canonicals(fa) & matching.nickname_canonicals(fb)
-        ):
+        if la == lb and (matching.nickname_canonicals(fa) & matching.nickname_canonicals(fb)):
             return f"name nickname {fa} = {fb}", W_NAME_NICK
         first, last = _ratio(fa, fb), _ratio(la, lb)
         if first >= 0.75 and last >= 0.75:

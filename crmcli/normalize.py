@@ -241,6 +241,8 @@ def parse_phone(raw: str, region: str | None = None) -> Phone:
             best = (rank, num)
         if international:
             break  # the country code was typed; other regions cannot read it differently
+        if rank == 0:
+            break  # nothing can beat a valid reading at home (halves the cost of an import)
 
     if best is None:
         extension = ext_match.group(1) if ext_match else None

@@ -318,7 +318,7 @@ def _percent(rate: float | None) -> str:
     return "–" if rate is None else f"{rate * 100:.1f}%"
 
 
-def _counts_table(title: str, rows: Sequence[tuple[Any, int]], total: int, top: int = 8):  # type: ignore[no-untyped-def]
+def _counts_table(title: str, rows: Sequence[tuple[Any, int]], total: int, top: int = 8) -> Any:
     from rich import box
     from rich.table import Table
 
@@ -597,3 +597,123 @@ def ics(events: Sequence[dict], *, stamp: str, name: str = "crmcli follow-ups") 
         ]
     lines.append("END:VCALENDAR")
     sys.stdout.write("".join(_ics_fold(line) + "\r\n" for line in lines))
+
+
+# -- duplicates (dedupe, merge, clean) ----------------------------------------------------
+
+DUPLICATE_FIELDS = (
+    "group",
+    "band",
+    "group_score",
+    "weakest_link",
+    "survivor",
+    "id",
+    "external_id",
+    "kind",
+    "name",
+    "company",
+    "phones",
+    "emails",
+    "status",
+    "city",
+    "first_contact_on",
+    "last_contacted_at",
+    "matches",
+    "score",
+    "reasons",
+)
+
+
+def _score(value: float) -> str:
+    return f"{value:g}"
+
+
+def duplicate_group(group: Any, *, stderr: bool = False) -> None:
+    """One group for people: a heading, the members (★ the suggested survivor), the reasons."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console(stderr=stderr)
+    a, b = group.weakest
+    heading = Text(f"Group {group.number} ", style="bold")
+    heading.append(group.band, style="green" if group.band == "likely" else "yellow")
+    heading.append(f"  weakest link {_score(group.score)} (#{a} ~ #{b})", style="dim")
+    console.print(heading)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for header in ("", "ID", "Name", "Company", "Phones", "Emails", "Status", "City", "First"):
+        table.add_column(header, overflow="fold")
+    for m in group.members:
+        table.add_row(
+            Text("★" if m["id"] == group.survivor else " ", style="bold"),
+            _text(m["id"], "dim"),
+            _text(m["name"], "bold"),
+            _text(m.get("company")),
+            _text(m.get("phones")),
+            _text(m.get("emails")),
+            _text(m.get("status")),
+            _text(m.get("city")),
+            _text(m.get("first_contact_on")),
+        )
+    console.print(table)
+    for p in group.pairs:
+        line = Text(f"  #{p['a']} ~ #{p['b']}  ", style="dim")
+        line.append(_score(p["score"]), style="bold")
+        line.append("  " + "; ".join(p["reasons"]))
+        console.print(line)
+    console.print()
+
+
+def duplicate_groups(groups: Sequence[Any], rows: Sequence[dict], fmt: Format) -> None:
+    """`dedupe`'s listing: groups for people; one row per member for programs."""
+    if fmt is not Format.table:
+        emit(rows, [], fmt, fields=DUPLICATE_FIELDS)
+        return
+    if not groups:
+        message("No duplicates found.")
+        return
+    for group in groups:
+        duplicate_group(group)
+    message("★ = the record kept by a merge unless you choose another (--keep).")
+
+
+MERGE_FIELDS = (
+    "id",
+    "at",
+    "survivor_id",
+    "survivor_name",
+    "merged_ids",
+    "merged_names",
+    "reasons",
+    "undone_at",
+)
+MERGE_COLUMNS = (
+    Column("id", "Merge", style="dim", justify="right"),
+    Column("at", "When (UTC)"),
+    Column("survivor", "Kept"),
+    Column("merged", "Merged into it", max_width=40),
+    Column("reasons", "Why", max_width=60),
+    Column("undone_at", "Undone"),
+)
+
+
+def merges(rows: Sequence[dict], fmt: Format) -> None:
+    shown = [
+        {
+            **r,
+            "at": _moment(r["at"]),
+            "survivor": f"#{r['survivor_id']} {r['survivor_name'] or ''}".strip(),
+            "merged": "; ".join(
+                f"#{i} {n}" for i, n in zip(r["merged_ids"], r["merged_names"], strict=False)
+            ),
+            "undone_at": _moment(r["undone_at"]) if r.get("undone_at") else "",
+        }
+        for r in rows
+    ]
+    emit(
+        shown if fmt is Format.table else rows,
+        MERGE_COLUMNS,
+        fmt,
+        fields=MERGE_FIELDS,
+        empty="No merges yet.",
+    )

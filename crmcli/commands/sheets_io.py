@@ -140,20 +140,17 @@ def import_(
 def _summary(report: ImportReport) -> None:
     """What a person reads after an import, on stderr."""
     name = Path(report.file).name
-    render.message(("Dry run, nothing written: " if report.dry_run else "Imported ") + name)
-    would = "would be " if report.dry_run else ""
+    if report.dry_run:
+        render.message(f"Dry run of {name}: nothing was written. The import would give:")
+    else:
+        render.message(f"Imported {name}:")
     for sheet in report.sheets:
-        label = f"sheet {sheet.sheet!r}" if sheet.sheet else "rows"
-        where = f"{label} (header on row {sheet.header_row})"
-        if sheet.kind == "customers":
-            counts = ", ".join(f"{n} {would}{k}" for k, n in sheet.counts().items())
-            render.message(f"  {where}: customers {counts}")
-        else:
-            counts = (
-                f"{sheet.created} {would}created, {sheet.unchanged} already recorded,"
-                f" {sheet.skipped} {would}skipped, {sheet.rejected} {would}rejected"
-            )
-            render.message(f"  {where}: interactions {counts}")
+        where = f"{sheet.sheet} ({sheet.kind}" if sheet.sheet else f"{sheet.kind} ("
+        where += f"{', ' if sheet.sheet else ''}header on row {sheet.header_row})"
+        counts = sheet.counts()
+        if sheet.kind == "interactions":
+            del counts["updated"]
+        render.message(f"  {where}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     for sheet in report.sheets:
         for column in sheet.dropped_columns:
             render.warn(
@@ -278,7 +275,7 @@ def export(
             what += f" and {result.interactions} interactions"
         elif result.format in ("json", "jsonl"):
             what += f" with {result.interactions} interactions"
-        contacts = "contact details in full (audited)" if reveal else "contact details masked"
+        contacts = "full contact details; audited" if reveal else "contact details masked"
         render.message(f"Exported {what} to {file} ({contacts}).")
     else:
         render.data(result.as_dict())

@@ -51,41 +51,20 @@ class AddResult:
 def lookalikes(
     store: Store, draft: CustomerDraft, *, exclude: int | None = None
 ) -> list[Lookalike]:
-    """Existing customers sharing a phone or email with the draft, or a near-identical name at
-    the same company. (Full duplicate scoring lives in the dedupe matcher.)"""
-    from crmcli import matching
+    """Existing customers the draft probably duplicates, best first, each with the reasons
+    (the dedupe matcher: `crmcli.operations.dedupe.likely_duplicates_of`)."""
+    from crmcli.operations.dedupe import likely_duplicates_of
 
-    found: dict[int, Lookalike] = {}
-
-    def note(customer_id: int, reason: str) -> None:
-        if customer_id == exclude:
-            return
-        if customer_id not in found:
-            row = customers_db.fetch_row(store, customer_id)
-            found[customer_id] = Lookalike(customer_id, row["name"] if row else "?")
-        if reason not in found[customer_id].reasons:
-            found[customer_id].reasons.append(reason)
-
-    if draft.phones or draft.emails:
-        vault = store.vault()
-        for phone in draft.phones:
-            e164 = vault.blind("e164", phone.e164) if phone.e164 else None
-            for cid in customers_db.customers_with_phone(
-                store, e164, vault.blind("tail8", phone.tail8)
-            ):
-                note(cid, f"same phone {phone.masked}")
-        from crmcli.normalize import mask_email
-
-        for email in draft.emails:
-            for cid in customers_db.customers_with_email(store, vault.blind("email", email)):
-                note(cid, f"same email {mask_email(email)}")
-    if draft.name and draft.company:
-        company_key = matching.company_key(draft.company)
-        name_key = matching.name_key(draft.name)
-        for row in customers_db.with_company_key(store, company_key):
-            if matching.similarity(name_key, row["name_key"]) >= 90:
-                note(row["id"], "near-identical name at the same company")
-    return list(found.values())
+    found = likely_duplicates_of(store, draft, exclude=exclude)
+    names = {r["id"]: r["name"] for r in customers_db.records(store, [f[0] for f in found])}
+    return [
+        Lookalike(
+            customer_id,
+            names.get(customer_id, "?"),
+            [f"{band} duplicate, score {score:g}", *reasons],
+        )
+        for customer_id, score, band, reasons in found
+    ]
 
 
 def add(store: Store, draft: CustomerDraft) -> AddResult:

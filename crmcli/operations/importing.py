@@ -286,6 +286,25 @@ def plan(
 # Running
 
 
+@dataclass
+class _Contacts:
+    """Keyed hashes of a row's contact details: (E.164 or None, last 8) per phone; emails."""
+
+    phones: list[tuple[str | None, str]] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Lookups:
+    """What the database holds for one chunk's keys (fetched in a few set-based queries)."""
+
+    owners: dict[str, int]
+    e164: dict[str, set[int]] = field(default_factory=dict)
+    tail8: dict[str, set[tuple[int, bool]]] = field(default_factory=dict)
+    emails: dict[str, set[int]] = field(default_factory=dict)
+    known: dict[int, tuple[str | None, str]] = field(default_factory=dict)
+
+
 class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
@@ -312,7 +331,8 @@ def run(
     vault = _vault(store, options.dry_run) if needs_contacts else None
     if not options.dry_run and customers_db.count_live(store) > 0:
         report.backup = _backup(store)
-    id_map: dict[str, int] = {}
+    id_map: dict[str, int] = {}  # crmcli id in an exported workbook -> id here
+    rejected_ids: set[str] = set()  # customer numbers of rejected customer rows
     try:
         with store.write():
             for planned in import_plan.sheets:
@@ -326,9 +346,21 @@ def run(
                 )
                 report.sheets.append(result)
                 if planned.kind == "customers":
-                    _CustomerImport(store, vault, planned, options, result, id_map).run(advance)
+                    _CustomerImport(
+                        store, vault, planned, options, result, id_map, rejected_ids
+                    ).run(advance)
                 else:
-                    _InteractionImport(store, planned, options, result, id_map).run(advance)
+                    follow_ups_given = any(
+                        "next_follow_up_on" in p.header_map.fields.values()
+                        for p in import_plan.sheets
+                        if p.kind == "customers"
+                    )
+                    _InteractionImport(
+                        store, planned, options, result, id_map, rejected_ids, follow_ups_given
+                    ).run(advance)
+            for result in report.sheets:  # a missing name is found after the row was read
+                result.problems.sort(key=lambda p: p.row)
+                result.rejects.sort(key=lambda r: r[0])
             _audit(store, report)
             if options.dry_run:
                 raise _DryRun
@@ -386,6 +418,7 @@ class _Sheet:
 
     def reject(self, number: int, cells: Sequence[object], column: str, reason: str) -> None:
         result = self.result
+        self.on_reject(cells)
         problem = Problem(result.sheet, number, column, reason)
         if self.options.strict:
             where = f"sheet {result.sheet}, " if result.sheet else ""
@@ -393,6 +426,9 @@ class _Sheet:
         result.rejected += 1
         result.problems.append(problem)
         result.rejects.append((number, list(cells), str(problem)))
+
+    def on_reject(self, cells: Sequence[object]) -> None:
+        """Hook: remember what a rejected row was (its customer number)."""
 
     def chunks(self) -> Iterator[list[tuple[int, list[object]]]]:
         chunk: list[tuple[int, list[object]]] = []
@@ -416,6 +452,7 @@ class _CustomerImport(_Sheet):
         options: ImportOptions,
         result: SheetResult,
         id_map: dict[str, int],
+        rejected_ids: set[str],
     ) -> None:
         super().__init__(planned, options, result)
         self.store = store
@@ -435,8 +472,19 @@ class _CustomerImport(_Sheet):
         # them or customers changed during this chunk; reset after each flush.
         self.pending: dict[int, bulk.NewCustomer] = {}
         self.local_ext: dict[str, int] = {}
-        self.local_contacts: dict[str, set[int]] = {}
+        self.local_e164: dict[str, set[int]] = {}
+        self.local_tail8: dict[str, set[tuple[int, bool]]] = {}
+        self.local_emails: dict[str, set[int]] = {}
         self.name_keys: dict[int, str] = {}
+        self.rejected_ids = rejected_ids
+
+    def on_reject(self, cells: Sequence[object]) -> None:
+        from crmcli.sheets import cell_text
+
+        for index, name in self.planned.header_map.fields.items():
+            external_id = cell_text(cells[index]) if index < len(cells) else None
+            if name == "external_id" and external_id:
+                self.rejected_ids.add(external_id)
 
     def run(self, advance: Callable[[int], None]) -> None:
         for chunk in self.chunks():
@@ -455,41 +503,55 @@ class _CustomerImport(_Sheet):
             self._apply(rows)
             bulk.insert_customers(self.store, list(self.pending.values()), self.vault, self.stamp)
             self.pending.clear()
-            self.local_ext.clear()
-            self.local_contacts.clear()
+            for local in (self.local_ext, self.local_e164, self.local_tail8, self.local_emails):
+                local.clear()
             self.name_keys.clear()
             advance(len(chunk))
 
     # -- matching -----------------------------------------------------------------------
+    # A phone is the same phone when the E.164 forms are equal; the last 8 digits decide only
+    # when one side could not be canonicalised (a bare landline). Comparing last-8 digits
+    # always would tie 13812345678 to 13912345678.
 
-    def _hashes(self, row: CustomerRow) -> list[tuple[str, ...]]:
-        """One tuple of keyed hashes per contact detail (a phone: E.164 and last 8 digits)."""
+    def _hashes(self, row: CustomerRow) -> _Contacts:
         vault = self.vault
+        contacts = _Contacts()
         if vault is None:
-            return []
-        out: list[tuple[str, ...]] = []
+            return contacts
         for phone in row.phones:
-            tail8 = vault.blind("tail8", phone.tail8)
-            out.append((vault.blind("e164", phone.e164), tail8) if phone.e164 else (tail8,))
-        out.extend((vault.blind("email", e),) for e in row.emails)
-        return out
+            e164 = vault.blind("e164", phone.e164) if phone.e164 else None
+            contacts.phones.append((e164, vault.blind("tail8", phone.tail8)))
+        contacts.emails = [vault.blind("email", e) for e in row.emails]
+        return contacts
+
+    def _holders(self, contact: tuple[str | None, str], db: _Lookups) -> set[int]:
+        e164, tail8 = contact
+        found: set[int] = set()
+        for cid, has_e164 in db.tail8.get(tail8, set()) | self.local_tail8.get(tail8, set()):
+            if e164 is None or not has_e164:
+                found.add(cid)
+        if e164 is not None:
+            found |= db.e164.get(e164, set()) | self.local_e164.get(e164, set())
+        return found
 
     def _apply(self, rows: list[tuple[CustomerRow, list[object]]]) -> None:
         hashed = [(row, cells, self._hashes(row)) for row, cells in rows]
         ext_ids = [r.fields["external_id"] for r, _, _ in hashed if r.fields.get("external_id")]
-        owners = bulk.owners_of_external_ids(self.store, ext_ids)
-        phone_keys: list[str] = []
-        email_keys: list[str] = []
-        for row, _, hashes in hashed:
-            for contact in hashes[: len(row.phones)]:
-                phone_keys.extend(contact)
-            email_keys.extend(contact[0] for contact in hashes[len(row.phones) :])
-        in_db = bulk.customers_by_phone_hashes(self.store, phone_keys)
-        for key, ids in bulk.customers_by_email_hashes(self.store, email_keys).items():
-            in_db.setdefault(key, set()).update(ids)
-        known = bulk.identities(self.store, {i for ids in in_db.values() for i in ids})
-        for row, cells, hashes in hashed:
-            self._one(row, cells, hashes, owners, in_db, known)
+        db = _Lookups(owners=bulk.owners_of_external_ids(self.store, ext_ids))
+        db.e164 = bulk.customers_by_e164_hashes(
+            self.store, [e for _, _, c in hashed for e, _ in c.phones if e]
+        )
+        db.tail8 = bulk.customers_by_tail8_hashes(
+            self.store, [t for _, _, c in hashed for _, t in c.phones]
+        )
+        db.emails = bulk.customers_by_email_hashes(
+            self.store, [e for _, _, c in hashed for e in c.emails]
+        )
+        ids = {i for ids in (*db.e164.values(), *db.emails.values()) for i in ids}
+        ids |= {i for pairs in db.tail8.values() for i, _ in pairs}
+        db.known = bulk.identities(self.store, ids)
+        for row, cells, contacts in hashed:
+            self._one(row, cells, contacts, db)
 
     def _identity(self, cid: int, known: dict[int, tuple[str | None, str]]) -> tuple[Any, str]:
         if cid in self.pending:
@@ -500,33 +562,28 @@ class _CustomerImport(_Sheet):
         return known.get(cid, (None, ""))
 
     def _one(
-        self,
-        row: CustomerRow,
-        cells: list[object],
-        hashes: list[tuple[str, ...]],
-        owners: dict[str, int],
-        in_db: dict[str, set[int]],
-        known: dict[int, tuple[str | None, str]],
+        self, row: CustomerRow, cells: list[object], contacts: _Contacts, db: _Lookups
     ) -> None:
         from crmcli import matching
 
         ext = row.fields.get("external_id")
         target = self.local_ext.get(ext) if ext else None
         if target is None and ext:
-            target = owners.get(ext)
+            target = db.owners.get(ext)
         conflicts: set[int] = set()
-        if target is None and hashes:
+        if target is None and (contacts.phones or contacts.emails):
             scores: dict[int, int] = {}
-            for contact in hashes:
-                holders: set[int] = set()
-                for key in contact:
-                    holders |= in_db.get(key, set()) | self.local_contacts.get(key, set())
-                for cid in holders:
+            holders = [self._holders(p, db) for p in contacts.phones]
+            holders += [
+                db.emails.get(e, set()) | self.local_emails.get(e, set()) for e in contacts.emails
+            ]
+            for found in holders:
+                for cid in found:
                     scores[cid] = scores.get(cid, 0) + 1
             name_key = matching.name_key(row.fields["name"]) if row.fields.get("name") else ""
             best: tuple[int, int, int] | None = None
             for cid, score in scores.items():
-                their_ext, their_name = self._identity(cid, known)
+                their_ext, their_name = self._identity(cid, db.known)
                 if ext and their_ext and their_ext != ext:
                     conflicts.add(cid)  # another customer number: a different record
                     continue
@@ -535,11 +592,11 @@ class _CustomerImport(_Sheet):
                     best = rank
             target = -best[2] if best else None
         if target is None:
-            self._create(row, cells, hashes, conflicts)
+            self._create(row, cells, contacts, conflicts)
         elif target in self.pending:
-            self._fill_pending(self.pending[target], row, hashes)
+            self._fill_pending(self.pending[target], row, contacts)
         else:
-            self._update(target, row, hashes)
+            self._update(target, row, contacts)
         if row.source_id and target is not None:
             self.id_map[row.source_id] = target
 
@@ -549,7 +606,7 @@ class _CustomerImport(_Sheet):
         self,
         row: CustomerRow,
         cells: list[object],
-        hashes: list[tuple[str, ...]],
+        contacts: _Contacts,
         conflicts: set[int],
     ) -> None:
         from crmcli import matching
@@ -567,7 +624,7 @@ class _CustomerImport(_Sheet):
         self.name_keys[cid] = matching.name_key(fields["name"])
         if fields.get("external_id"):
             self.local_ext[fields["external_id"]] = cid
-        self._remember(cid, hashes)
+        self._remember(cid, contacts)
         if row.source_id:
             self.id_map[row.source_id] = cid
         self.result.created += 1
@@ -577,14 +634,15 @@ class _CustomerImport(_Sheet):
                 f"row {row.number} (#{cid}) shares a phone or email with {others}"
             )
 
-    def _remember(self, cid: int, hashes: list[tuple[str, ...]]) -> None:
-        for contact in hashes:
-            for key in contact:
-                self.local_contacts.setdefault(key, set()).add(cid)
+    def _remember(self, cid: int, contacts: _Contacts) -> None:
+        for e164, tail8 in contacts.phones:
+            if e164 is not None:
+                self.local_e164.setdefault(e164, set()).add(cid)
+            self.local_tail8.setdefault(tail8, set()).add((cid, e164 is not None))
+        for email in contacts.emails:
+            self.local_emails.setdefault(email, set()).add(cid)
 
-    def _fill_pending(
-        self, new: bulk.NewCustomer, row: CustomerRow, hashes: list[tuple[str, ...]]
-    ) -> None:
+    def _fill_pending(self, new: bulk.NewCustomer, row: CustomerRow, contacts: _Contacts) -> None:
         """The same customer twice in one chunk: fold the later row into the pending one."""
         changed = False
         for name, value in row.fields.items():
@@ -609,13 +667,13 @@ class _CustomerImport(_Sheet):
             if tag not in new.tags:
                 new.tags.append(tag)
                 changed = True
-        self._remember(new.id, hashes)
+        self._remember(new.id, contacts)
         if changed:
             self.result.updated += 1
         else:
             self.result.unchanged += 1
 
-    def _update(self, cid: int, row: CustomerRow, hashes: list[tuple[str, ...]]) -> None:
+    def _update(self, cid: int, row: CustomerRow, contacts: _Contacts) -> None:
         """Fill the empty fields of an existing customer (all of them with --overwrite) and add
         the phones, emails and tags it lacks; contact details are never removed."""
         store = self.store
@@ -627,18 +685,17 @@ class _CustomerImport(_Sheet):
                 continue
             if current[name] in (None, "") or (self.options.overwrite and name != "external_id"):
                 changes[name] = value
-        e164s, tail8s, emails = bulk.contact_hashes(store, cid)
+        held = bulk.contact_hashes(store, cid)
         new_phones = []
-        for phone, contact in zip(row.phones, hashes, strict=False):
-            known = e164s if phone.e164 else tail8s
-            if contact[0] not in known:
+        for phone, (e164, tail8) in zip(row.phones, contacts.phones, strict=True):
+            if not held.has_phone(e164, tail8):
                 new_phones.append(phone)
-                known.add(contact[0])
+                held.add_phone(e164, tail8)
         new_emails = []
-        for email, contact in zip(row.emails, hashes[len(row.phones) :], strict=False):
-            if contact[0] not in emails:
+        for email, key in zip(row.emails, contacts.emails, strict=True):
+            if key not in held.emails:
                 new_emails.append(email)
-                emails.add(contact[0])
+                held.emails.add(key)
         new_tags = [t for t in row.tags if t not in bulk.tags_of(store, cid)]
         if not (changes or new_phones or new_emails or new_tags):
             self.result.unchanged += 1
@@ -649,7 +706,7 @@ class _CustomerImport(_Sheet):
             customers_db.add_emails(store, cid, new_emails, self.vault)
         customers_db.set_tags(store, cid, new_tags)
         customers_db.update(store, cid, changes)  # refreshes derived keys and the index
-        self._remember(cid, hashes)
+        self._remember(cid, contacts)
         if changes.get("external_id"):
             self.local_ext[changes["external_id"]] = cid
         details: dict[str, Any] = {"row": row.number}
@@ -677,10 +734,14 @@ class _InteractionImport(_Sheet):
         options: ImportOptions,
         result: SheetResult,
         id_map: dict[str, int],
+        rejected_ids: set[str],
+        follow_ups_given: bool,
     ) -> None:
         super().__init__(planned, options, result)
         self.store = store
         self.id_map = id_map
+        self.rejected_ids = rejected_ids
+        self.follow_ups_given = follow_ups_given
         self.reader = InteractionRows(
             planned.sheet.headers,
             planned.header_map,
@@ -718,7 +779,9 @@ class _InteractionImport(_Sheet):
             advance(len(chunk))
         for cid, row in newest.items():
             interactions_db.refresh_last_contact(self.store, cid)
-            if row.next_follow_up_on:
+            # The newest interaction's follow-up becomes the customer's when they have none,
+            # unless a customers sheet of this import stated the follow-ups (an export does).
+            if row.next_follow_up_on and not self.follow_ups_given:
                 bulk.fill_next_follow_up(self.store, cid, row.next_follow_up_on)
 
     def _customer(self, row: InteractionRow) -> int:
@@ -746,6 +809,8 @@ class _InteractionImport(_Sheet):
             survivor = customers_db.survivor_of(self.store, owner)
             if survivor is not None:
                 return survivor
+        if value in self.rejected_ids:
+            return f"customer {value} was rejected on the customers sheet"
         if how == "external_id":
             return f"no customer with customer number {value!r}"
         if value.isdigit() and len(value) < 7:

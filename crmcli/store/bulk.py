@@ -110,19 +110,35 @@ def owners_of_external_ids(store: Store, external_ids: Iterable[str]) -> dict[st
     return found
 
 
-def customers_by_phone_hashes(store: Store, hashes: Iterable[str]) -> dict[str, set[int]]:
-    """Keyed phone hash (E.164 or last-8) -> live customers holding it."""
+def customers_by_e164_hashes(store: Store, hashes: Iterable[str]) -> dict[str, set[int]]:
+    """Keyed E.164 hash -> live customers holding that phone."""
     found: dict[str, set[int]] = {}
     for chunk in _chunks(sorted(set(hashes))):
         marks = ",".join("?" * len(chunk))
-        for column in ("e164_hash", "tail8_hash"):
-            for row in store.query(
-                f"SELECT p.{column}, p.customer_id FROM phones p"
-                " JOIN customers c ON c.id = p.customer_id"
-                f" WHERE p.{column} IN ({marks}) AND c.merged_into IS NULL",
-                list(chunk),
-            ):
-                found.setdefault(row[0], set()).add(row[1])
+        for row in store.query(
+            "SELECT p.e164_hash, p.customer_id FROM phones p"
+            " JOIN customers c ON c.id = p.customer_id"
+            f" WHERE p.e164_hash IN ({marks}) AND c.merged_into IS NULL",
+            list(chunk),
+        ):
+            found.setdefault(row[0], set()).add(row[1])
+    return found
+
+
+def customers_by_tail8_hashes(
+    store: Store, hashes: Iterable[str]
+) -> dict[str, set[tuple[int, bool]]]:
+    """Keyed last-8-digits hash -> (live customer, whether that phone has an E.164 form)."""
+    found: dict[str, set[tuple[int, bool]]] = {}
+    for chunk in _chunks(sorted(set(hashes))):
+        marks = ",".join("?" * len(chunk))
+        for row in store.query(
+            "SELECT p.tail8_hash, p.customer_id, p.e164_hash IS NOT NULL FROM phones p"
+            " JOIN customers c ON c.id = p.customer_id"
+            f" WHERE p.tail8_hash IN ({marks}) AND c.merged_into IS NULL",
+            list(chunk),
+        ):
+            found.setdefault(row[0], set()).add((row[1], bool(row[2])))
     return found
 
 
@@ -151,16 +167,35 @@ def identities(store: Store, ids: Iterable[int]) -> dict[int, tuple[str | None, 
     return found
 
 
-def contact_hashes(store: Store, customer_id: int) -> tuple[set[str], set[str], set[str]]:
-    """(E.164 hashes, last-8 hashes, email hashes) a customer already holds."""
-    e164: set[str] = set()
-    tail8: set[str] = set()
+@dataclass
+class HeldContacts:
+    """The keyed hashes of the contact details one customer holds."""
+
+    e164: set[str] = field(default_factory=set)
+    tail8: set[str] = field(default_factory=set)
+    tail8_bare: set[str] = field(default_factory=set)  # phones without an E.164 form
+    emails: set[str] = field(default_factory=set)
+
+    def has_phone(self, e164: str | None, tail8: str) -> bool:
+        """Equal E.164 forms; the last 8 digits only when one side has no E.164 form."""
+        if e164 is None:
+            return tail8 in self.tail8
+        return e164 in self.e164 or tail8 in self.tail8_bare
+
+    def add_phone(self, e164: str | None, tail8: str) -> None:
+        self.tail8.add(tail8)
+        if e164 is None:
+            self.tail8_bare.add(tail8)
+        else:
+            self.e164.add(e164)
+
+
+def contact_hashes(store: Store, customer_id: int) -> HeldContacts:
+    held = HeldContacts()
     for row in customers_db.phone_hashes(store, customer_id):
-        if row["e164_hash"]:
-            e164.add(row["e164_hash"])
-        tail8.add(row["tail8_hash"])
-    emails = {row["hash"] for row in customers_db.email_hashes(store, customer_id)}
-    return e164, tail8, emails
+        held.add_phone(row["e164_hash"], row["tail8_hash"])
+    held.emails = {row["hash"] for row in customers_db.email_hashes(store, customer_id)}
+    return held
 
 
 def tags_of(store: Store, customer_id: int) -> set[str]:

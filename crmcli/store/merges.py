@@ -154,10 +154,7 @@ def restore(store: Store, snap: Snapshot, *, survivor_tags: Iterable[str] = ()) 
             store.conn.executemany(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(columns)})",
                 [
-                    [
-                        base64.b64decode(r[c]) if c == "value_enc" else r[c]
-                        for c in columns
-                    ]
+                    [base64.b64decode(r[c]) if c == "value_enc" else r[c] for c in columns]
                     for r in rows
                 ],
             )

@@ -1,0 +1,215 @@
+"""`crmcli dedupe` quality and speed against the generator's truth, with splink side by side.
+
+    .venv/bin/python benchmarks/run_dedupe.py --customers 10000 [--seed 1] [--splink]
+
+Builds a database with `load_db.build` (the same store code as `crmcli add`: match keys are
+written as rows are), runs `crmcli dedupe --format jsonl` as a whole process (time and peak
+RSS from the kernel), and scores its groups against `entity_id`: pairwise precision, recall
+and F1 for the "likely" band and for both bands together, and cluster purity (the share of
+grouped records that belong to their group's majority entity).
+
+`--splink` runs splink 5 (DuckDB) on the same records and the same normalised fields (name
+key, pinyin, company key, first phone as E.164, first e-mail), trained by EM and clustered at
+0.95, in the same run: splink is a benchmark-only extra (`.venv/bin/pip install splink
+pandas`), never a dependency of crmcli.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generate import generate  # noqa: E402
+from load_db import build  # noqa: E402
+
+Pair = tuple[str, str]
+
+
+def true_pairs(entity_of: dict[str, str]) -> set[Pair]:
+    by_entity: dict[str, list[str]] = {}
+    for ext, entity in entity_of.items():
+        by_entity.setdefault(entity, []).append(ext)
+    return {
+        (a, b) if a < b else (b, a)
+        for members in by_entity.values()
+        for a, b in itertools.combinations(members, 2)
+    }
+
+
+def group_pairs(groups: Iterable[list[str]]) -> set[Pair]:
+    return {
+        (a, b) if a < b else (b, a) for g in groups for a, b in itertools.combinations(g, 2)
+    }
+
+
+def scores(predicted: set[Pair], truth: set[Pair]) -> dict[str, float]:
+    tp = len(predicted & truth)
+    precision = tp / len(predicted) if predicted else 1.0
+    recall = tp / len(truth) if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "pairs": len(predicted),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+    }
+
+
+def purity(groups: list[list[str]], entity_of: dict[str, str]) -> float:
+    grouped = sum(len(g) for g in groups)
+    majority = sum(Counter(entity_of[m] for m in g).most_common(1)[0][1] for g in groups)
+    return round(majority / grouped, 4) if grouped else 1.0
+
+
+def run_crmcli(db: Path, env: dict[str, str]) -> tuple[dict[str, list[list[str]]], float, float]:
+    """Groups by band (lists of external ids), wall seconds, peak RSS MB."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "crmcli", "dedupe", "--db", str(db), "--format", "jsonl"],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            env=env,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit("crmcli dedupe failed")
+        out.seek(0)
+        groups: dict[int, tuple[str, list[str]]] = {}
+        for line in out:
+            row = json.loads(line)
+            groups.setdefault(row["group"], (row["band"], []))[1].append(row["external_id"])
+    by_band: dict[str, list[list[str]]] = {"likely": [], "possible": []}
+    for band, members in groups.values():
+        by_band[band].append(members)
+    return by_band, seconds, usage.ru_maxrss / 1024
+
+
+def run_splink(records: list[dict]) -> tuple[list[list[str]], float]:
+    import pandas as pd
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    from crmcli import matching
+    from crmcli.errors import InvalidInput
+    from crmcli.normalize import normalize_email, parse_phone
+
+    started = time.perf_counter()
+    rows = []
+    for r in records:
+        phone = None
+        for text in r["phones"]:
+            try:
+                phone = parse_phone(text).e164
+                break
+            except InvalidInput:
+                continue
+        email = None
+        if r["emails"]:
+            try:
+                email = normalize_email(r["emails"][0])
+            except InvalidInput:
+                email = None
+        pinyin = matching.pinyin_of(r["name"])
+        key = matching.name_key(r["name"])
+        rows.append(
+            {
+                "unique_id": r["external_id"],
+                "name": key or None,
+                "pinyin": pinyin[0] if pinyin else key.replace(" ", "") or None,
+                "company": matching.company_key(r["company"]) if r["company"] else None,
+                "phone": phone,
+                "email": email,
+            }
+        )
+    df = pd.DataFrame(rows)
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            cl.JaroWinklerAtThresholds("name", [0.92, 0.8]),
+            cl.ExactMatch("pinyin"),
+            cl.ExactMatch("phone"),
+            cl.ExactMatch("email"),
+            cl.JaroWinklerAtThresholds("company", [0.9]),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("phone"),
+            block_on("email"),
+            block_on("name"),
+            block_on("pinyin"),
+        ],
+    )
+    linker = Linker(df, settings, db_api=DuckDBAPI())
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("phone", "pinyin")], recall=0.8
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("phone"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("pinyin"))
+    predictions = linker.inference.predict(threshold_match_probability=0.5)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, 0.95)
+    frame = clusters.as_pandas_dataframe()
+    groups: dict[str, list[str]] = {}
+    for uid, cid in zip(frame["unique_id"], frame["cluster_id"], strict=True):
+        groups.setdefault(str(cid), []).append(uid)
+    return [g for g in groups.values() if len(g) > 1], time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--db", type=Path, help="reuse (or build) this database")
+    parser.add_argument("--splink", action="store_true", help="run splink side by side")
+    args = parser.parse_args()
+    db = args.db or Path(tempfile.gettempdir()) / f"crm-dedupe-{args.customers}-{args.seed}.db"
+    key = db.with_suffix(".key")
+    if not db.exists():
+        print(f"building {db} …", file=sys.stderr)
+        print(build(db, args.customers, args.seed), file=sys.stderr)
+    records = list(generate(args.customers, seed=args.seed))
+    entity_of = {r["external_id"]: r["entity_id"] for r in records}
+    truth = true_pairs(entity_of)
+    env = {
+        **os.environ,
+        "CRMCLI_KEY_FILE": str(key),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
+    by_band, seconds, rss = run_crmcli(db, env)
+    likely = group_pairs(by_band["likely"])
+    both = likely | group_pairs(by_band["possible"])
+    all_groups = by_band["likely"] + by_band["possible"]
+    result = {
+        "customers": args.customers,
+        "true_pairs": len(truth),
+        "crmcli_seconds": round(seconds, 2),
+        "crmcli_peak_rss_mb": round(rss),
+        "likely": scores(likely, truth),
+        "possible_only": scores(both - likely, truth),
+        "both_bands": scores(both, truth),
+        "purity": purity(all_groups, entity_of),
+        "groups": {"likely": len(by_band["likely"]), "possible": len(by_band["possible"])},
+    }
+    if args.splink:
+        groups, splink_seconds = run_splink(records)
+        result["splink"] = {
+            **scores(group_pairs(groups), truth),
+            "purity": purity(groups, entity_of),
+            "seconds": round(splink_seconds, 2),
+        }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
