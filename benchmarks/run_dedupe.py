@@ -10,8 +10,8 @@ grouped records that belong to their group's majority entity).
 
 `--splink` runs splink 5 (DuckDB) on the same records and the same normalised fields (name
 key, pinyin, company key, first phone as E.164, first e-mail), trained by EM and clustered at
-0.95, in the same run: splink is a benchmark-only extra (`.venv/bin/pip install splink
-pandas`), never a dependency of crmcli.
+0.95, in the same run: splink is a benchmark-only extra (`.venv/bin/pip install splink`;
+it needs no pandas), never a dependency of crmcli.
 """
 
 from __future__ import annotations
@@ -29,8 +29,61 @@ from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import generate  # noqa: E402
-from load_db import build  # noqa: E402
+from generate import generate
+
+FIELDS = (
+    "external_id", "kind", "name", "company", "phones", "emails", "status", "grade",
+    "source", "industry", "city", "gender", "budget", "needs", "tags", "notes",
+    "first_contact_on", "next_follow_up_on",
+)  # fmt: skip
+
+
+def build(db: Path, customers: int, seed: int) -> dict[str, float]:
+    """A database through the import's bulk path (store.bulk), then every customer's match
+    keys (what the per-row hook writes), timed apart: `load_db.build` goes row by row through
+    `crmcli add`'s path (~200 rows/s), too slow for 100k+."""
+    os.environ["CRMCLI_KEY_FILE"] = str(db.with_suffix(".key"))
+    from crmcli.errors import InvalidInput
+    from crmcli.models import build_draft
+    from crmcli.store import bulk, match_keys, now_utc, open_store
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    db.with_suffix(".key").unlink(missing_ok=True)
+    store = open_store(db, create=True)
+    store.create_key()
+    vault = store.vault()
+    started = time.perf_counter()
+    batch: list[bulk.NewCustomer] = []
+    next_id = 1
+    with store.write():
+        for record in generate(customers, seed=seed):
+            try:
+                draft = build_draft(
+                    {k: record[k] for k in FIELDS if record.get(k) not in (None, [])}
+                )
+            except InvalidInput:
+                continue
+            fields = draft.fields()
+            fields["kind"] = fields.get("kind") or "person"
+            fields["status"] = fields.get("status") or "lead"
+            batch.append(bulk.NewCustomer(next_id, fields, draft.phones, draft.emails, draft.tags))
+            next_id += 1
+            if len(batch) >= 5000:
+                bulk.insert_customers(store, batch, vault, now_utc())
+                batch.clear()
+        bulk.insert_customers(store, batch, vault, now_utc())
+    loaded = time.perf_counter() - started
+    started = time.perf_counter()
+    with store.write():
+        match_keys.refresh(store, list(range(1, next_id)))
+        match_keys.mark_current(store)
+    keyed = time.perf_counter() - started
+    rows = store.scalar("SELECT COUNT(*) FROM match_keys")
+    store.close()
+    return {"customers": next_id - 1, "load_s": round(loaded, 1), "keys_s": round(keyed, 1),
+            "match_key_rows": rows}  # fmt: skip
+
 
 Pair = tuple[str, str]
 
@@ -47,9 +100,7 @@ def true_pairs(entity_of: dict[str, str]) -> set[Pair]:
 
 
 def group_pairs(groups: Iterable[list[str]]) -> set[Pair]:
-    return {
-        (a, b) if a < b else (b, a) for g in groups for a, b in itertools.combinations(g, 2)
-    }
+    return {(a, b) if a < b else (b, a) for g in groups for a, b in itertools.combinations(g, 2)}
 
 
 def scores(predicted: set[Pair], truth: set[Pair]) -> dict[str, float]:
@@ -97,9 +148,13 @@ def run_crmcli(db: Path, env: dict[str, str]) -> tuple[dict[str, list[list[str]]
 
 
 def run_splink(records: list[dict]) -> tuple[list[list[str]], float]:
-    import pandas as pd
+    import logging
+
+    import pyarrow as pa
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    logging.getLogger("splink").setLevel(logging.WARNING)
 
     from crmcli import matching
     from crmcli.errors import InvalidInput
@@ -133,7 +188,8 @@ def run_splink(records: list[dict]) -> tuple[list[list[str]], float]:
                 "email": email,
             }
         )
-    df = pd.DataFrame(rows)
+    db_api = DuckDBAPI()
+    df = db_api.register(pa.Table.from_pylist(rows), dataset_display_name="customers")
     settings = SettingsCreator(
         link_type="dedupe_only",
         comparisons=[
@@ -150,7 +206,7 @@ def run_splink(records: list[dict]) -> tuple[list[list[str]], float]:
             block_on("pinyin"),
         ],
     )
-    linker = Linker(df, settings, db_api=DuckDBAPI())
+    linker = Linker(df, settings)
     linker.training.estimate_probability_two_random_records_match(
         [block_on("phone", "pinyin")], recall=0.8
     )
@@ -159,10 +215,9 @@ def run_splink(records: list[dict]) -> tuple[list[list[str]], float]:
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("pinyin"))
     predictions = linker.inference.predict(threshold_match_probability=0.5)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, 0.95)
-    frame = clusters.as_pandas_dataframe()
     groups: dict[str, list[str]] = {}
-    for uid, cid in zip(frame["unique_id"], frame["cluster_id"], strict=True):
-        groups.setdefault(str(cid), []).append(uid)
+    for row in clusters.as_record_list():
+        groups.setdefault(str(row["cluster_id"]), []).append(row["unique_id"])
     return [g for g in groups.values() if len(g) > 1], time.perf_counter() - started
 
 

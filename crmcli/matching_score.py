@@ -21,11 +21,11 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crmcli import matching
 
-LIKELY = 8.5  # a group whose weakest link reaches this is merged by `dedupe --merge-likely`
+LIKELY = 7.5  # a group whose weakest link reaches this is merged by `dedupe --merge-likely`
 POSSIBLE = 4.5  # below this a pair is not proposed at all
 BANDS = ("likely", "possible")
 
@@ -50,7 +50,7 @@ W_COMPANY_KEY = 1.5
 W_COMPANY_CORE = 1.0
 W_GENDER_DIFFERS = -3.0
 W_KIND_DIFFERS = -3.0
-SHARED_FREE = 3  # a phone or e-mail held by up to this many records counts in full
+SHARED_FREE = 4  # a phone or e-mail held by up to this many records counts in full
 COMMON_NAME_FLOOR = 0.4  # a very common name still counts for this share of its weight
 
 
@@ -73,6 +73,14 @@ class PhoneFacts:
     token: str  # "t:" + a keyed hash of the last 8 digits (store), or the digits themselves
     e164: str | None = None
     digits: str = ""  # national significant digits; "" when unknown (no key to decrypt)
+    kind: str = field(init=False, default="phone")
+    """'mobile', 'landline' or 'phone' (cannot tell: US numbers, unparsed numbers)."""
+
+    def __post_init__(self) -> None:
+        # Computed once per phone, not per pair.
+        if self.e164 and self.e164.startswith("+86"):
+            kind = "mobile" if _CN_MOBILE.match(self.e164) else "landline"
+            object.__setattr__(self, "kind", kind)
 
     @property
     def identity(self) -> str:
@@ -85,12 +93,6 @@ class PhoneFacts:
             return self.e164 == other.e164
         return self.token == other.token
 
-    @property
-    def kind(self) -> str:
-        """'mobile', 'landline' or 'phone' (cannot tell: US numbers, unparsed numbers)."""
-        if self.e164 and self.e164.startswith("+86"):
-            return "mobile" if _CN_MOBILE.match(self.e164) else "landline"
-        return "phone"
 
 
 class MatchRecord:
@@ -129,7 +131,7 @@ class MatchRecord:
         # customer (`matching.pinyin_of` the name as typed).
         if self.cjk and not pinyin:
             pinyin = (matching.pinyin_of(name) or ("", ""))[0]
-        self.pinyin = pinyin or "" if self.cjk else ""
+        self.pinyin = (pinyin or "") if self.cjk else ""
         # Latin names: words without initials ('john', 'smith').
         self.words = _latin_words(name_key) if person and not self.cjk else ()
 

@@ -41,7 +41,7 @@ from crmcli.errors import ExitCode
 CUSTOMERS = 2000
 KILLS = 8
 SEED = int(os.environ.get("CRMCLI_FAULT_SEED", "20261125"))
-LOG_LOOP = 400
+LOG_LOOP = 30
 
 
 # --------------------------------------------------------------------------- the workspace
@@ -60,8 +60,12 @@ class Workspace:
         return [sys.executable, "-m", "crmcli", *args]
 
     def python(self, code: str) -> list[str]:
-        """A child that runs `code` with `app` (every command loaded) and `db` in scope."""
-        prelude = f"from crmcli.cli import load; app = load(); db = {str(self.db)!r}\n"
+        """A child that runs `code` with `app(args, standalone_mode=False)` (the whole command
+        line, built once: building it costs ~150 ms a call) and `db` in scope."""
+        prelude = (
+            "import typer.main\nfrom crmcli.cli import load\n"
+            f"app = typer.main.get_command(load()).main\ndb = {str(self.db)!r}\n"
+        )
         return [sys.executable, "-c", prelude + code]
 
     def write_csv(self, name: str, header: list[str], rows: list[list[str]]) -> Path:
@@ -219,19 +223,39 @@ def assert_writable(db: Path) -> None:
         conn.execute("SELECT COUNT(*) FROM customers").fetchone()
 
 
-def _run(ws: Workspace, argv: list[str], timeout: float = 120) -> float:
-    started = time.perf_counter()
-    result = subprocess.run(
-        argv, env=ws.env, cwd=ws.dir, capture_output=True, text=True, timeout=timeout
+def _start(ws: Workspace, argv: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        argv,
+        env=ws.env,
+        cwd=ws.dir,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    assert result.returncode == 0, result.stderr
-    return time.perf_counter() - started
 
 
-def _kill_points(rng: random.Random, low: float, high: float) -> list[float]:
-    """KILLS delays, one drawn in each of KILLS equal slices of [low, high]: spread, not clumped."""
-    step = (high - low) / KILLS
-    return [low + step * (i + rng.random()) for i in range(KILLS)]
+def _wait_for_open(child: subprocess.Popen[bytes], db: Path, timeout: float = 60) -> None:
+    """Return once the child has the database open: its start-up (0.3-2 s here, and erratic on
+    a busy machine) is over and the operation has begun. Linux shows a process's files under
+    /proc; elsewhere this returns at once and the kill points include start-up."""
+    fds = Path(f"/proc/{child.pid}/fd")
+    if not fds.is_dir():
+        return
+    target = str(db)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            if any(os.readlink(fd) == target for fd in fds.iterdir()):
+                return
+        except OSError:  # the child exited, or closed an fd while we looked
+            pass
+        time.sleep(0.002)
+
+
+def _kill_points(rng: random.Random, span: float) -> list[float]:
+    """KILLS delays, one drawn in each of KILLS equal slices of [0, span]: spread, not clumped."""
+    step = span / KILLS
+    return [step * (i + rng.random()) for i in range(KILLS)]
 
 
 # --------------------------------------------------------------------------- killed mid-write
@@ -242,32 +266,30 @@ def test_sigkill_leaves_a_consistent_database(
     case: KillCase, template: tuple[Path, list[int]], tmp_path: Path
 ) -> None:
     before = state(template[0])
-    # The uninterrupted run: the "after" state, and how long start-up and the whole take.
+    # The uninterrupted run: the "after" state, and how long the operation takes once started.
     reference = _workspace(template, tmp_path / "reference")
-    startup = _run(reference, reference.crmcli("history", "-n", "1", "-f", "json"))
-    total = _run(reference, case.argv(reference))
+    child = _start(reference, case.argv(reference))
+    _wait_for_open(child, reference.db)
+    opened = time.perf_counter()
+    _, err = child.communicate(timeout=120)
+    span = 1.05 * (time.perf_counter() - opened)
+    assert child.returncode == 0, err.decode()
     after = state(reference.db)
     assert after != before, "the operation changed nothing: the case tests nothing"
     assert_consistent(reference.db)
 
     rng = random.Random(f"{SEED}-{case.name}")
     outcomes = []
-    for n, delay in enumerate(_kill_points(rng, 0.8 * startup, 1.1 * total)):
+    for n, delay in enumerate(_kill_points(rng, span)):
         ws = _workspace(template, tmp_path / f"kill{n}")
-        child = subprocess.Popen(
-            case.argv(ws),
-            env=ws.env,
-            cwd=ws.dir,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        child = _start(ws, case.argv(ws))
+        _wait_for_open(child, ws.db)
         time.sleep(delay)
         finished = child.poll() is not None
         if not finished:
             child.send_signal(signal.SIGKILL)
-        child.wait(timeout=60)
-        where = f"seed {SEED}, kill {n} at {delay:.3f}s of {total:.3f}s"
+        child.communicate(timeout=60)
+        where = f"seed {SEED}, kill {n} at {delay:.3f}s of {span:.3f}s after opening"
         try:
             assert_consistent(ws.db)
             got = state(ws.db)
@@ -279,7 +301,7 @@ def test_sigkill_leaves_a_consistent_database(
             assert_writable(ws.db)
         except AssertionError as exc:
             raise AssertionError(f"{case.name}, {where}: {exc}") from exc
-        outcomes.append("done" if finished else ("after" if got == after else "cut"))
+        outcomes.append("done" if finished else ("whole" if got == after else "cut"))
     print(f"{case.name}: {outcomes}")  # shown with -s: where the kills landed
 
 
@@ -300,7 +322,7 @@ def _one_line_error(result: subprocess.CompletedProcess[str], code: int) -> None
 
 
 WRITERS_AND_READERS = [
-    ("search",),
+    ("search", "Customer 0007"),
     ("show", "1"),
     ("add", "New Person"),
     ("log", "1", "called"),
@@ -320,7 +342,6 @@ def _damage_schema_page(db: Path) -> None:
     ("name", "damage"),
     [
         ("schema page overwritten", _damage_schema_page),
-        ("random bytes", lambda db: db.write_bytes(random.Random(2).randbytes(64 * 1024))),
         ("a text file", lambda db: db.write_text("name,phone\nAnn,13812345678\n" * 100)),
         ("a zip (xlsx)", lambda db: db.write_bytes(b"PK\x03\x04" + bytes(5000))),
     ],
@@ -334,7 +355,7 @@ def test_damaged_or_foreign_files_are_refused_untouched(
     ws = _workspace(template, tmp_path)
     damage(ws.db)
     digest = _digest(ws.db)
-    for args in WRITERS_AND_READERS:
+    for args in (("search", "x"), ("add", "New Person"), ("log", "1", "called"), ("history",)):
         result = subprocess.run(
             ws.crmcli(*args), env=ws.env, capture_output=True, text=True, timeout=60
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from crmcli.models import build_draft
@@ -84,7 +84,12 @@ def _fill(db: Path, people: list[dict], events: list[tuple]) -> None:
                 interaction_ops.log(store, ids[index % len(ids)], summary, channel=channel, at=at)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking whole databases is slow
+)
 @given(people=st.lists(customer, min_size=1, max_size=6), events=st.lists(interaction, max_size=6))
 def test_export_then_import_restores_customers_and_interactions(
     tmp_path_factory: object, people: list[dict], events: list[tuple]
@@ -102,6 +107,8 @@ def test_export_then_import_restores_customers_and_interactions(
             return
         with open_store(source) as store:
             ids = search_db.list_ids(store, search_db.Filters(archived=None), None)
+            if not ids:
+                return  # an empty workbook is refused on import (header but no rows)
             exporting.export(store, book, ids, reveal=True)
         with open_store(target, create=True) as store:
             report = importing.import_file(store, book, importing.ImportOptions())
@@ -116,7 +123,7 @@ def test_masked_export_does_not_import_masked_phones(tmp_path: Path) -> None:
         exporting.export(store, book, [1])
     with open_store(target, create=True) as store:
         report = importing.import_file(store, book, importing.ImportOptions())
-        (sheet, _) = report.sheets
+        sheet = report.sheets[0]
         assert sheet.created == 1 and sheet.masked_skipped == 2
         assert store.scalar("SELECT COUNT(*) FROM phones") == 0
         assert store.scalar("SELECT COUNT(*) FROM emails") == 0

@@ -57,7 +57,7 @@ def import_(
         str | None,
         typer.Option(
             "--sheet",
-            help="Import this sheet [default: the customers sheet, then an interactions sheet].",
+            help="Import this sheet (default: the customers sheet, then an interactions sheet).",
         ),
     ] = None,
     map_: Annotated[
@@ -74,7 +74,7 @@ def import_(
         bool,
         typer.Option(
             "--overwrite",
-            help="Replace the fields of matched customers [default: fill empty ones only].",
+            help="Replace the fields of matched customers (default: fill empty ones only).",
         ),
     ] = False,
     dry_run: Annotated[
@@ -88,7 +88,7 @@ def import_(
         Path | None,
         typer.Option(
             "--rejects",
-            help="Where to write rejected rows [default: FILE.rejects.xlsx beside the input].",
+            help="Where to write rejected rows (default: FILE.rejects.xlsx beside the input).",
             show_default=False,
         ),
     ] = None,

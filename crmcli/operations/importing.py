@@ -477,6 +477,7 @@ class _CustomerImport(_Sheet):
         self.local_emails: dict[str, set[int]] = {}
         self.name_keys: dict[int, str] = {}
         self.rejected_ids = rejected_ids
+        self.source_of: dict[int, str] = {}  # created here from an export row: its crmcli id
 
     def on_reject(self, cells: Sequence[object]) -> None:
         from crmcli.sheets import cell_text
@@ -587,6 +588,9 @@ class _CustomerImport(_Sheet):
                 if ext and their_ext and their_ext != ext:
                     conflicts.add(cid)  # another customer number: a different record
                     continue
+                if row.source_id and self.source_of.get(cid, row.source_id) != row.source_id:
+                    conflicts.add(cid)  # two customers of one export are two customers
+                    continue
                 rank = (score, int(bool(name_key) and name_key == their_name), -cid)
                 if best is None or rank > best:
                     best = rank
@@ -627,6 +631,7 @@ class _CustomerImport(_Sheet):
         self._remember(cid, contacts)
         if row.source_id:
             self.id_map[row.source_id] = cid
+            self.source_of[cid] = row.source_id
         self.result.created += 1
         if conflicts:
             others = ", ".join(f"#{c}" for c in sorted(conflicts))

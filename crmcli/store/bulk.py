@@ -62,6 +62,7 @@ def insert_customers(
     index: tuple[list, list, list, list] = ([], [], [], [])
     for new in batch:
         row = customers_db.new_row(new.fields, stamp)
+        row.setdefault("last_contacted_at", None)  # one column list for the whole batch
         row["id"] = new.id
         rows.append(row)
         if new.phones or new.emails:
