@@ -175,9 +175,81 @@ _M002_MATCH_KEYS = [
     " WHERE NOT EXISTS (SELECT 1 FROM customers)",
 ]
 
+# What `stats` reads (crmcli/store/reports.py), so the overview never scans a million customers
+# and ten million interactions: counters kept by triggers (live customers per status, grade,
+# source, city and archived; interactions per UTC day), and two covering indexes.
+# NULL is stored as '' (a primary key cannot match NULL; cleaned text is never ''). Rows that
+# drop to 0 stay (there are few) and are skipped on reading. Filled from the data here.
+_STATS_KEY = "status, grade, source, city, archived"
+_STATS_OLD = (
+    "status = OLD.status AND grade = COALESCE(OLD.grade, '') AND source = COALESCE(OLD.source, '')"
+    " AND city = COALESCE(OLD.city, '') AND archived = (OLD.archived_at IS NOT NULL)"
+)
+_STATS_NEW = (
+    "NEW.status, COALESCE(NEW.grade, ''), COALESCE(NEW.source, ''), COALESCE(NEW.city, ''),"
+    " NEW.archived_at IS NOT NULL"
+)
+_M003_STATS_COUNTERS = [
+    f"""CREATE TABLE stats_customers (
+        status TEXT NOT NULL,
+        grade TEXT NOT NULL,
+        source TEXT NOT NULL,
+        city TEXT NOT NULL,
+        archived INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY ({_STATS_KEY})
+    ) WITHOUT ROWID""",
+    """CREATE TABLE stats_activity (
+        day TEXT PRIMARY KEY,
+        n INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    f"""INSERT INTO stats_customers ({_STATS_KEY}, n)
+        SELECT status, COALESCE(grade, ''), COALESCE(source, ''), COALESCE(city, ''),
+               archived_at IS NOT NULL, COUNT(*)
+        FROM customers WHERE merged_into IS NULL GROUP BY 1, 2, 3, 4, 5""",
+    """INSERT INTO stats_activity (day, n)
+        SELECT substr(at, 1, 10), COUNT(*) FROM interactions GROUP BY 1""",
+    f"""CREATE TRIGGER stats_customers_insert AFTER INSERT ON customers
+        WHEN NEW.merged_into IS NULL BEGIN
+        INSERT INTO stats_customers ({_STATS_KEY}, n) VALUES ({_STATS_NEW}, 1)
+            ON CONFLICT ({_STATS_KEY}) DO UPDATE SET n = n + 1;
+    END""",
+    f"""CREATE TRIGGER stats_customers_delete AFTER DELETE ON customers
+        WHEN OLD.merged_into IS NULL BEGIN
+        UPDATE stats_customers SET n = n - 1 WHERE {_STATS_OLD};
+    END""",
+    f"""CREATE TRIGGER stats_customers_update
+        AFTER UPDATE OF status, grade, source, city, archived_at, merged_into ON customers BEGIN
+        UPDATE stats_customers SET n = n - 1 WHERE OLD.merged_into IS NULL AND {_STATS_OLD};
+        INSERT INTO stats_customers ({_STATS_KEY}, n) SELECT {_STATS_NEW}, 1
+            WHERE NEW.merged_into IS NULL
+            ON CONFLICT ({_STATS_KEY}) DO UPDATE SET n = n + 1;
+    END""",
+    """CREATE TRIGGER stats_activity_insert AFTER INSERT ON interactions BEGIN
+        INSERT INTO stats_activity (day, n) VALUES (substr(NEW.at, 1, 10), 1)
+            ON CONFLICT (day) DO UPDATE SET n = n + 1;
+    END""",
+    """CREATE TRIGGER stats_activity_delete AFTER DELETE ON interactions BEGIN
+        UPDATE stats_activity SET n = n - 1 WHERE day = substr(OLD.at, 1, 10);
+    END""",
+    """CREATE TRIGGER stats_activity_update AFTER UPDATE OF at ON interactions BEGIN
+        UPDATE stats_activity SET n = n - 1 WHERE day = substr(OLD.at, 1, 10);
+        INSERT INTO stats_activity (day, n) VALUES (substr(NEW.at, 1, 10), 1)
+            ON CONFLICT (day) DO UPDATE SET n = n + 1;
+    END""",
+    # Counting who is stale (stats, and the state `stale --new-only` keeps) and who is due
+    # (stats) with the usual filters, from the index alone: no visit to a million rows.
+    "CREATE INDEX customers_silence_status ON customers("
+    "COALESCE(last_contacted_at, first_contact_on, created_at), status, archived_at)"
+    " WHERE merged_into IS NULL",
+    "CREATE INDEX customers_follow_up_archived ON customers(next_follow_up_on, archived_at)"
+    " WHERE next_follow_up_on IS NOT NULL AND merged_into IS NULL",
+]
+
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("m001_initial", _M001_INITIAL),
     ("m002_match_keys", _M002_MATCH_KEYS),
+    ("m003_stats_counters", _M003_STATS_COUNTERS),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

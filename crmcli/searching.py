@@ -26,6 +26,7 @@ from crmcli.normalize import clean_text
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z][a-z']+")
 _PHONE_QUERY = re.compile(r"^\+?[\d\s().\-]{7,}$")
+_MAX_WORDS = 12
 
 
 class Tier(IntEnum):
@@ -135,7 +136,9 @@ def read_query(raw: str) -> Query | None:
     return Query(
         text=folded,
         key=key,
-        words=tuple(key.split()),
+        # Distinct words, a bounded number: each becomes a SELECT of an INTERSECT, and SQLite
+        # refuses a compound SELECT of more than 500 (a pasted paragraph must not crash search).
+        words=tuple(dict.fromkeys(key.split()))[:_MAX_WORDS],
         phone_like=bool(_PHONE_QUERY.match(text)),
         email_like="@" in text,
         digits=re.sub(r"\D", "", text),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmcli import matching_cluster as mc
 from crmcli import matching_score as ms
 from crmcli.normalize import parse_phone
 
@@ -134,7 +135,7 @@ def test_clustering_does_not_chain() -> None:
     d = rec(4, "Carl Dunn", None, ("(415) 555-0202",))
     records = {r.id: r for r in (a, b, c, d)}
     pairs = [ms.score_pair(x, y) for x in records.values() for y in records.values() if x.id < y.id]
-    clusters = ms.cluster(
+    clusters = mc.cluster(
         [p for p in pairs if p.score >= ms.POSSIBLE],
         lambda x, y: ms.score_pair(records[x], records[y]),
     )

@@ -574,3 +574,47 @@ def test_busy_new_only_fails_cleanly_without_output(
         blocker.execute("ROLLBACK")
         blocker.close()
     assert reports_db.report_state_ids(store, "nightly") == []
+
+
+def test_stats_counters_follow_every_kind_of_change(store: Store) -> None:
+    from crmcli.operations import merging
+
+    a = add(store, "Ann", status="lead", grade="A", source="referral", city="Paris")
+    b = add(store, "Ann L", status="prospect", city="Paris")
+    c = add(store, "Carl", status="customer", grade="B", source="website")
+    d = add(store, "Dora")
+    for cid, day in ((a, "2026-01-05"), (a, "2026-01-05"), (b, "2026-02-01"), (d, "2026-03-01")):
+        log(store, cid, date.fromisoformat(day))
+    customers.edit(store, c, build_draft({"status": "lost", "city": "Oslo"}))
+    customers.set_archived(store, [b], True)
+    customers.set_archived(store, [b], False)
+    customers.set_archived(store, [c], True)
+    merged = merging.merge(store, [a, b], keep=a)
+    customers.delete(store, d)
+
+    def truth() -> tuple[list[tuple], int, list[tuple]]:
+        conn = store.conn
+        profile = conn.execute(
+            "SELECT status, grade, source, city, COUNT(*) FROM customers"
+            " WHERE merged_into IS NULL GROUP BY 1, 2, 3, 4"
+        ).fetchall()
+        archived = conn.execute(
+            "SELECT COUNT(*) FROM customers WHERE merged_into IS NULL AND archived_at IS NOT NULL"
+        ).fetchone()[0]
+        days = conn.execute(
+            "SELECT substr(at, 1, 10), COUNT(*) FROM interactions GROUP BY 1"
+        ).fetchall()
+        return sorted(map(tuple, profile), key=str), archived, sorted(map(tuple, days))
+
+    def counters() -> tuple[list[tuple], int, list[tuple]]:
+        return (
+            sorted(reports_db.profile_counts(store, True), key=str),
+            reports_db.archived_count(store),
+            reports_db.interactions_per_day(store, "0000"),
+        )
+
+    assert counters() == truth()
+    assert [r[4] for r in counters()[0]] == [1, 1]  # Ann (with Ann L merged in) and Carl
+    merging.unmerge(store, merged.merge_id)
+    assert counters() == truth()
+    assert len(counters()[0]) == 3

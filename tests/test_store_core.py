@@ -103,7 +103,10 @@ def test_add_warns_about_lookalikes(store: Store) -> None:
     first = add(store, "张伟", phones=["13812345678"])
     result = customers.add(store, build_draft({"name": "張偉", "phones": ["+86 138 1234 5678"]}))
     assert [(x.id, x.reasons) for x in result.lookalikes] == [
-        (first, ["likely duplicate, score 10.5", "mobile identical (+7)", "name same pinyin (+3.5)"])
+        (
+            first,
+            ["likely duplicate, score 10.5", "mobile identical (+7)", "name same pinyin (+3.5)"],
+        )
     ]
     same_company = customers.add(store, build_draft({"name": "John Smith", "company": "Acme Inc."}))
     assert same_company.lookalikes == []

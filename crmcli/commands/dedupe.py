@@ -37,7 +37,8 @@ MaxBlock = Annotated[
     typer.Option(
         "--max-block",
         min=2,
-        help="Compare customers sharing a key only when at most this many share it.",
+        help="Compare customers sharing a phone or email only when at most this many share it"
+        " (a name: a quarter of this).",
     ),
 ]
 NO_TERMINAL = (

@@ -124,6 +124,9 @@ def edit(
             )
     if "name" in draft.model_fields_set and not draft.name:
         raise InvalidInput("name: a customer needs a name")
+    for required in ("status", "kind"):  # NOT NULL columns: `--status ""` must not reach SQL
+        if required in draft.model_fields_set and getattr(draft, required) is None:
+            raise InvalidInput(f"{required}: cannot be empty")
     needs_key = bool(draft.phones or draft.emails or remove_phones or remove_emails)
     vault = store.vault() if needs_key else None
     with store.write():

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crmcli import matching_cluster as mc
 from crmcli import matching_score as ms
 from crmcli.errors import CrmError
 from crmcli.store import customers as customers_db
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from crmcli.store import Store
 
 DEFAULT_MAX_BLOCK = 100
+NAME_BLOCK_SHARE = 4  # name-derived keys are expanded up to max_block // 4 customers
 _NOT_DUPLICATES = ms.PairScore(0, 0, -100.0, (ms.Evidence("marked not duplicates", -100.0),))
 
 MEMBER_FIELDS = (
@@ -188,7 +190,10 @@ def find_groups(
     with store.read():
         for key, size, ids in match_keys_db.blocks(store):
             freq[key] = size
-            if size > max_block:
+            # Names are shared far more often than phones or e-mails, and a name alone makes
+            # few duplicates: name blocks get a quarter of the limit (pairs grow as its square).
+            limit = max_block if key[0] in "te" else max(2, max_block // NAME_BLOCK_SHARE)
+            if size > limit:
                 skipped.append(SkippedBlock(describe_key(key), size))
                 continue
             ids.sort()
@@ -220,13 +225,13 @@ def find_groups(
             scored.append(p)
         if tick is not None and n % 5000 == 0:
             tick(5000)
-    clusters = ms.cluster(scored, score, threshold=threshold)
+    clusters = mc.cluster(scored, score, threshold=threshold)
     groups = _groups(store, [c for c in clusters if c.score >= threshold])
     skipped.sort(key=lambda b: -b.size)
     return DedupeReport(groups, total, len(pairs), skipped, time.perf_counter() - started)
 
 
-def _groups(store: Store, clusters: list[ms.Cluster]) -> list[DuplicateGroup]:
+def _groups(store: Store, clusters: list[mc.Cluster]) -> list[DuplicateGroup]:
     from crmcli.operations.merging import most_complete
 
     ids = [m for c in clusters for m in c.members]

@@ -349,6 +349,7 @@ def overview(
     soon_end = (date.fromisoformat(cutoff) + timedelta(days=soon_days)).isoformat()
     week_start = _week_start(today)
     week_end = week_start + timedelta(days=6)
+    reports_db.map_for_long_reads(store)
     with store.read():  # one snapshot: the numbers add up even while someone writes
         for status, grade, source, city, n in reports_db.profile_counts(store, include_archived):
             by_status[status] += n
@@ -360,7 +361,7 @@ def overview(
         overdue, due_today, due_later = reports_db.followup_counts(
             store, today.isoformat(), week_end.isoformat()
         )
-        due_ids = reports_db.followup_ids(store, week_end.isoformat())[:top]
+        due_ids = reports_db.due_ids(store, week_end.isoformat(), top)
         due = _brief(store, due_ids)
         stale_now = reports_db.silent_before_count(store, cutoff, active)
         soon_count, soon_rows = reports_db.silent_between(store, cutoff, soon_end, active, top)
