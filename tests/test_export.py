@@ -37,7 +37,7 @@ def customers() -> None:
     ok("add", "张伟", "--company", "深圳某某科技有限公司", "-p", "13812345678", "-p",
        "010-58123456", "-e", "zhang@example.com", "--status", "意向", "--tag", "vip,展会",
        "--first-contact", "2024-03-05", "--next", "2030-01-02", "--external-id", "KH1")  # fmt: skip
-    ok("add", "=HYPERLINK(\"http://x\")", "--note", "@SUM(A1)", "--status", "lost", "-g", "B")
+    ok("add", '=HYPERLINK("http://x")', "--note", "@SUM(A1)", "--status", "lost", "-g", "B")
     ok("add", "Bob Smith", "-p", "+1 415 555 0134", "--city", "San Francisco", "--kind",
        "company")  # fmt: skip
     ok("log", "1", "介绍产品", "--channel", "电话", "--at", "2024-03-06 10:30", "--next", "+3d")

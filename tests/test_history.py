@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -97,7 +98,7 @@ def test_every_change_is_recorded_with_who_when_and_command(story: None) -> None
 
 
 def test_contact_details_in_the_trail_are_masked(story: None, isolated: Path) -> None:
-    with sqlite3.connect(isolated) as conn:
+    with closing(sqlite3.connect(isolated)) as conn:
         dump = json.dumps(conn.execute("SELECT * FROM audit").fetchall(), ensure_ascii=False)
     for secret in ("13812345678", "12345678", "13912340000", "zhang.wei", "hang.wei"):
         assert secret not in dump
@@ -116,7 +117,7 @@ def test_one_customers_history_includes_deleted_and_merged_away_ones(
     # Customers merged into #1 belong to its story (the merge engineer's merge does this through
     # merged_into; a direct write stands in for it here).
     ok("add", "张伟 dup")
-    with sqlite3.connect(isolated) as conn:
+    with closing(sqlite3.connect(isolated)) as conn, conn:
         conn.execute("UPDATE customers SET merged_into = 1 WHERE id = 3")
     assert 3 in {e["customer_id"] for e in trail("1")}
     assert {e["customer_id"] for e in trail("3")} == {3}
@@ -182,7 +183,7 @@ def test_empty_trail_and_missing_database(isolated: Path) -> None:
 
 
 def test_the_trail_is_append_only(story: None, isolated: Path) -> None:
-    with sqlite3.connect(isolated) as conn:
+    with closing(sqlite3.connect(isolated)) as conn:
         for sql in ("UPDATE audit SET action = 'x'", "DELETE FROM audit"):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 conn.execute(sql)

@@ -86,7 +86,9 @@ def test_chinese_example_workbook(tmp_path: Path) -> None:
     zhang = by_number["KH0001"]
     assert zhang["phones"] == ["105***3456", "138****5678"]
     assert zhang["status"] == "lead" and zhang["first_contact_on"] == "2024-03-05"
-    assert zhang["tags"] == ["展会", "重点"] and zhang["last_contacted_at"] == "2024-03-13T14:00:00Z"
+    assert (
+        zhang["tags"] == ["展会", "重点"] and zhang["last_contacted_at"] == "2024-03-13T14:00:00Z"
+    )
     assert by_number["KH0002"]["first_contact_on"] == "2024-03-18"  # an Excel serial
     assert by_number["KH0004"]["name"] == "刘洋"  # NBSP gone
     assert by_number["KH0004"]["first_contact_on"] == "2024-05-20"  # 2024年5月20日
@@ -167,7 +169,7 @@ def test_fill_empty_fields_or_overwrite(tmp_path: Path) -> None:
 
 def test_dry_run_writes_nothing(tmp_path: Path, isolated: Path) -> None:
     book = copy_example(tmp_path, "客户信息登记表.xlsx")
-    code, out, err = crm("import", str(book), "--dry-run")
+    code, _out, err = crm("import", str(book), "--dry-run")
     assert code == 0, err
     assert "23 created" in err and "2 rejected" in err and "nothing was written" in err
     assert not isolated.exists()  # not even the database file
@@ -189,7 +191,7 @@ def test_strict_aborts_on_the_first_bad_row(tmp_path: Path) -> None:
 
 def test_every_row_rejected_exits_65(tmp_path: Path) -> None:
     book = write_book(tmp_path / "bad.xlsx", ["姓名", "手机"], [[None, "138"], [None, "139"]])
-    code, out, err = crm("import", str(book))
+    code, _out, err = crm("import", str(book))
     assert code == ExitCode.DATA_ERR
     assert "Error: no row of bad.xlsx could be imported (2 rejected)" in err
 
@@ -301,7 +303,7 @@ def test_interactions_alone_resolve_by_number_id_or_name(tmp_path: Path) -> None
     reasons = {p["row"]: p["reason"] for p in sheet["problems"]}
     assert "names 2 customers" in reasons[5] and "no customer '无此人'" in reasons[6]
     assert "needs a date" in reasons[7]
-    code, out, _ = crm("show", "1", "--format", "json")
+    _code, out, _ = crm("show", "1", "--format", "json")
     shown = json.loads(out)
     assert shown["interactions"][0]["channel"] == "call"
     assert shown["next_follow_up_on"] == "2030-01-01"
@@ -346,9 +348,7 @@ def test_chunks_match_rows_across_chunk_boundaries(
     assert len(listing()) == 3
 
 
-def test_bulk_rows_and_index_equal_the_one_at_a_time_path(
-    tmp_path: Path, isolated: Path
-) -> None:
+def test_bulk_rows_and_index_equal_the_one_at_a_time_path(tmp_path: Path, isolated: Path) -> None:
     imported(str(copy_example(tmp_path, "客户信息登记表.xlsx")))
     imported(str(copy_example(tmp_path, "customers-en.xlsx")))
     tables = {
@@ -383,7 +383,7 @@ def test_json_summary_and_audit(tmp_path: Path, isolated: Path) -> None:
 
 _TEXT = st.text(
     alphabet=st.sampled_from(
-        list("abcXYZ 019@.,;，、-+()张伟李娜\u00a0\u3000\t\n\u200bＡ１２") + ["ﬁ", "①", "\u2028"]
+        [*list("abcXYZ 019@.,;，、-+()张伟李娜\xa0\u3000\t\n\u200bＡ１２"), "ﬁ", "①", "\u2028"]
     ),
     max_size=12,
 )

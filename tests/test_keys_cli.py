@@ -11,10 +11,12 @@ import json
 import os
 import pty
 import select
+import sqlite3
 import stat
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import keyring
@@ -113,9 +115,7 @@ def other_key_file(tmp_path: Path) -> Path:
 
 
 def audit(db: Path) -> list[dict]:
-    import sqlite3
-
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute("SELECT * FROM audit ORDER BY id")]
 

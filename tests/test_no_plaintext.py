@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,7 @@ def populated(isolated: Path, tmp_path: Path) -> Path:
 
 
 def test_the_population_really_stored_contact_details(populated: Path) -> None:
-    with sqlite3.connect(populated) as conn:
+    with closing(sqlite3.connect(populated)) as conn:
         phones = conn.execute("SELECT COUNT(*) FROM phones").fetchone()[0]
         emails = conn.execute("SELECT COUNT(*) FROM emails").fetchone()[0]
     assert (phones, emails) == (3, 2)  # Bob (deleted) took his; one phone removed from Ann
@@ -102,7 +103,7 @@ def test_the_population_really_stored_contact_details(populated: Path) -> None:
 
 def test_no_table_or_column_holds_more_than_the_masked_copy(populated: Path) -> None:
     found: list[str] = []
-    with sqlite3.connect(populated) as conn:
+    with closing(sqlite3.connect(populated)) as conn:
         tables = [
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         ]
@@ -136,3 +137,48 @@ def test_the_scanner_finds_what_it_looks_for() -> None:
     assert leaks("mail HIDDEN.LOCAL77@example.com")
     assert not leaks("139****4321 h***@example.com 2030-01-01T10:00:00Z")
     assert not leaks("e164_hash 5d41402abc4b2a76b9719d911017c592")
+
+
+# --------------------------------------------------------------------------- refused identifiers
+
+# (as typed, its digits): a Chinese resident ID, a bank card (Luhn), an IBAN, a US SSN.
+SENSITIVE = [
+    ("11010519491231002X", "11010519491231002"),
+    ("4111 1111 1111 1111", "4111111111111111"),
+    ("DE89 3704 0044 0532 0130 00", "89370400440532013000"),
+    ("078-05-1120", "078051120"),
+]
+
+
+@pytest.mark.parametrize(("number", "digits"), SENSITIVE)
+def test_sensitive_identifiers_are_refused_everywhere_and_never_echoed(
+    populated: Path, number: str, digits: str
+) -> None:
+    from crmcli.errors import ExitCode
+
+    def dump() -> list[list[tuple]]:
+        with closing(sqlite3.connect(populated)) as conn:
+            return [
+                conn.execute(f"SELECT * FROM {t}").fetchall()
+                for t in ("customers", "interactions", "audit", "tags")
+            ]
+
+    before = dump()
+    for args in (
+        ("add", f"Someone {number}"),
+        ("add", "Someone", "--note", f"身份证 {number}"),
+        ("add", "Someone", "--company", f"Acme {number}"),
+        ("add", "Someone", "--tag", number),
+        ("edit", "1", "--note", f"card: {number}"),
+        ("edit", "1", "--needs", number),
+        ("log", "1", f"asked for {number}"),
+        ("log", "1", "called", "--outcome", f"gave {number}"),
+    ):
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == ExitCode.DATA_ERR, (args, result.stderr)
+        assert result.stderr.startswith("Error: ") and "never stored" in result.stderr
+        echoed = re.sub(r"\D", "", result.stderr)
+        assert digits[:-4] not in echoed and number not in result.stderr, result.stderr
+    assert dump() == before
+    raw = b"".join(p.read_bytes() for p in populated.parent.glob(populated.name + "*"))
+    assert digits.encode() not in raw and number.encode() not in raw

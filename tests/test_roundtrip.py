@@ -22,7 +22,9 @@ NAMES = ["张伟", "王芳", "Bob Smith", "Zhang Wei", "O'Brien", "李娜", "123
 # Text with what spreadsheets mangle: formula starts, CJK, newlines, control characters
 # (openpyxl refuses them), lone quotes, long digit runs that are not card numbers.
 TEXT = st.text(
-    alphabet=st.sampled_from(list(string.ascii_letters + "=+-@'\" 0129,;\n\t\x01\x1f") + list("张伟展会")),
+    alphabet=st.sampled_from(
+        list(string.ascii_letters + "=+-@'\" 0129,;\n\t\x01\x1f") + list("张伟展会")
+    ),
     max_size=15,
 )
 

@@ -1,0 +1,258 @@
+"""What encrypting contact details costs, with and without encryption in the same run.
+
+    python benchmarks/run_crypto.py [--customers 100000] [--runs 10] [--workdir /tmp/crmbench]
+
+1. In-process: `Vault.decrypt` of N phone payloads and N emails (AES-256-GCM), and
+   `store.customers.decrypted_contacts` over every customer of the database (what `export
+   --reveal` and `dedupe` pay), next to the same SQL reading the ciphertexts without decrypting.
+2. Whole process, in one loop: `search <name>`, `search <last 4 digits>`, `stale --days 90` and
+   `show ID` on the encrypted database with the key available, with no key anywhere, and on a copy
+   whose contact columns hold plaintext instead of ciphertext (the "without encryption" baseline);
+   plus `search <full phone>` (a keyed-hash lookup: loads the key) and `show ID --reveal`.
+3. `python -X importtime`: which commands import `cryptography` and `keyring` at all.
+
+Target (issue #6): search and stale no slower than without encryption (they never decrypt);
+export --reveal / dedupe pay at most 0.5 s for decryption at 100k customers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from load_db import build  # noqa: E402
+from timing import measure, print_table  # noqa: E402
+
+CRM = [sys.executable, "-m", "crmcli"]
+
+
+def _best_of(fn: Callable[[], object], runs: int = 3) -> float:
+    """Median seconds of `runs` calls."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+# --------------------------------------------------------------------------- in-process
+
+
+def vault_figures(n: int) -> list[dict[str, object]]:
+    from crmcli.credentials import Vault, new_master_key
+
+    vault = Vault(new_master_key())
+    phones = [
+        vault.encrypt(
+            json.dumps({"raw": f"138 {i:04d} {i % 9999:04d}", "e164": f"+86138{i:08d}"}),
+            context="phone",
+        )
+        for i in range(n)
+    ]
+    emails = [vault.encrypt(f"person.{i}@example.com", context="email") for i in range(n)]
+    phone_s = _best_of(lambda: [vault.decrypt(b, context="phone") for b in phones])
+    email_s = _best_of(lambda: [vault.decrypt(b, context="email") for b in emails])
+    blind_s = _best_of(lambda: [vault.blind("e164", f"+86138{i:08d}") for i in range(n)])
+    return [
+        {"what": f"Vault.decrypt {n:,} phones", "ms": phone_s * 1e3, "us_each": phone_s / n * 1e6},
+        {"what": f"Vault.decrypt {n:,} emails", "ms": email_s * 1e3, "us_each": email_s / n * 1e6},
+        {"what": f"Vault.blind {n:,} phones", "ms": blind_s * 1e3, "us_each": blind_s / n * 1e6},
+    ]
+
+
+def store_figures(db: Path, key_file: Path) -> list[dict[str, object]]:
+    """decrypted_contacts over the whole database, and the same reads without decrypting."""
+    from crmcli.store import customers as customers_db
+    from crmcli.store import open_store
+
+    with open_store(db, key_file=key_file) as store:
+        vault = store.vault(interactive=False)
+        ids = [r[0] for r in store.query("SELECT id FROM customers WHERE merged_into IS NULL")]
+        counts = store.query("SELECT (SELECT COUNT(*) FROM phones), (SELECT COUNT(*) FROM emails)")
+
+        def read_only() -> None:
+            for start in range(0, len(ids), 900):
+                chunk = ids[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                for table in ("phones", "emails"):
+                    store.query(
+                        f"SELECT customer_id, value_enc FROM {table} WHERE customer_id IN"
+                        f" ({marks}) ORDER BY customer_id, position",
+                        chunk,
+                    )
+
+        sql_s = _best_of(read_only)
+        full_s = _best_of(lambda: customers_db.decrypted_contacts(store, ids, vault))
+    phones, emails = counts[0]
+    what = f"{len(ids):,} customers ({phones:,} phones, {emails:,} emails)"
+    return [
+        {"what": f"read ciphertexts of {what}", "ms": sql_s * 1e3},
+        {"what": f"decrypted_contacts of {what}", "ms": full_s * 1e3},
+        {"what": "= decryption cost (export --reveal, dedupe)", "ms": (full_s - sql_s) * 1e3},
+    ]
+
+
+# --------------------------------------------------------------------------- the baseline
+
+
+def plaintext_copy(db: Path, key_file: Path, target: Path) -> None:
+    """A copy whose contact columns hold the plaintext (what an unencrypted schema stores)."""
+    from crmcli.credentials import Vault, read_key_file
+
+    if target.exists() and target.stat().st_mtime > db.stat().st_mtime:
+        return
+    vault = Vault(read_key_file(key_file))
+    with closing(sqlite3.connect(db)) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
+    with closing(sqlite3.connect(target)) as conn, conn:
+        for table, context in (("phones", "phone"), ("emails", "email")):
+            rows = conn.execute(f"SELECT id, value_enc FROM {table}").fetchall()
+            conn.executemany(
+                f"UPDATE {table} SET value_enc = ? WHERE id = ?",
+                [(vault.decrypt(blob, context=context).encode(), i) for i, blob in rows],
+            )
+        conn.execute("DELETE FROM meta WHERE key = 'key_check'")  # no key: nothing to check
+    with closing(sqlite3.connect(target)) as conn:
+        conn.execute("VACUUM")
+
+
+# --------------------------------------------------------------------------- whole process
+
+
+def pick(db: Path) -> dict[str, str]:
+    with closing(sqlite3.connect(db)) as conn:
+        name = conn.execute(
+            "SELECT name FROM customers WHERE length(name) = 3 AND unicode(name) > 19968"
+            " LIMIT 1 OFFSET 17"
+        ).fetchone()[0]
+        tail4 = conn.execute("SELECT tail4 FROM phones LIMIT 1 OFFSET 9").fetchone()[0]
+        cid = conn.execute(
+            "SELECT customer_id FROM phones GROUP BY customer_id LIMIT 1 OFFSET 42"
+        ).fetchone()[0]
+    return {"name": name, "tail4": tail4, "id": str(cid)}
+
+
+def full_phone_of(db: Path, key_file: Path, customer_id: str) -> str:
+    from crmcli.store import customers as customers_db
+    from crmcli.store import open_store
+
+    with open_store(db, key_file=key_file) as store:
+        plain = customers_db.decrypted_contacts(store, [int(customer_id)], store.vault())
+    return str(plain[int(customer_id)]["phones"][0]).split(" ")[0]
+
+
+def has_command(name: str) -> bool:
+    result = subprocess.run([*CRM, name, "--help"], capture_output=True)
+    return result.returncode == 0
+
+
+def imports(args: list[str], env: dict[str, str]) -> dict[str, bool]:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "crmcli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+    )
+    names = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    return {
+        lib: any(n == lib or n.startswith(lib + ".") for n in names)
+        for lib in ("cryptography", "keyring")
+    }
+
+
+def run(customers: int, runs: int, workdir: Path) -> None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = workdir / f"crypto-{customers}.db"
+    key_file = db.with_suffix(".key")
+    if not db.exists() or not key_file.exists():
+        print(f"building {db} …", file=sys.stderr)
+        print(build(db, customers), file=sys.stderr)
+    os.environ.pop("CRMCLI_KEY_FILE", None)  # build() sets it; the runs below choose their own
+    plain = workdir / f"crypto-{customers}-plaintext.db"
+    plaintext_copy(db, key_file, plain)
+    empty_config = workdir / "crypto-no-config"
+    shutil.rmtree(empty_config, ignore_errors=True)
+    empty_config.mkdir()
+
+    print("## In-process\n")
+    rows = vault_figures(customers) + store_figures(db, key_file)
+    print_table(rows, ["what", "ms", "us_each"])
+
+    base = {
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        "CRMCLI_CONFIG_DIR": str(empty_config),
+        "NO_COLOR": "1",
+    }
+    encrypted = {**base, "CRMCLI_DB": str(db)}
+    setups = {
+        "encrypted, key available": {**encrypted, "CRMCLI_KEY_FILE": str(key_file)},
+        "encrypted, no key anywhere": encrypted,
+        "plaintext baseline": {**base, "CRMCLI_DB": str(plain)},
+    }
+    q = pick(db)
+    commands: list[tuple[str, list[str]]] = [
+        (f"search {q['name']} (name)", ["search", q["name"], "-f", "csv"]),
+        (f"search {q['tail4']} (last 4 digits)", ["search", q["tail4"], "-f", "csv"]),
+        (f"show {q['id']}", ["show", q["id"], "-f", "json"]),
+    ]
+    if has_command("stale"):
+        commands.append(("stale --days 90", ["stale", "--days", "90", "-f", "csv"]))
+    print(f"\n## Whole process, {customers:,} customers, median of {runs} runs\n")
+    rows = []
+    for label, args in commands:
+        row: dict[str, object] = {"command": label}
+        for setup, env in setups.items():
+            row[setup] = round(measure([*CRM, *args], runs, env)["median_ms"])
+        rows.append(row)
+    keyed = setups["encrypted, key available"]
+    phone = full_phone_of(db, key_file, q["id"])
+    for label, args in (
+        (f"search {phone[:3]}…{phone[-4:]} (full phone)", ["search", phone, "-f", "csv"]),
+        (f"show {q['id']} --reveal", ["show", q["id"], "--reveal", "-f", "json"]),
+    ):
+        median = measure([*CRM, *args], runs, keyed)["median_ms"]
+        rows.append({"command": label, "encrypted, key available": round(median)})
+    print_table(rows, ["command", *setups])
+
+    print("\n## Heavy libraries imported (python -X importtime)\n")
+    checks = [
+        ("search <name>", ["search", q["name"]]),
+        ("search <last 4>", ["search", q["tail4"]]),
+        ("show ID", ["show", q["id"]]),
+        ("search <full phone>", ["search", phone]),
+        ("show ID --reveal", ["show", q["id"], "--reveal"]),
+    ]
+    if has_command("stale"):
+        checks.insert(2, ("stale --days 90", ["stale", "--days", "90"]))
+    rows = [{"command": label, **imports(args, keyed)} for label, args in checks]
+    print_table(rows, ["command", "cryptography", "keyring"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "crmbench"
+    )
+    args = parser.parse_args()
+    run(args.customers, args.runs, args.workdir)
+
+
+if __name__ == "__main__":
+    main()
