@@ -16,7 +16,7 @@ from crmcli.cli import app
 from crmcli.errors import ExitCode, InputFileError, InvalidInput, NotConfigured
 from crmcli.migrations import SCHEMA_VERSION
 from crmcli.models import build_draft
-from crmcli.operations import customers, reports
+from crmcli.operations import backups, customers
 from crmcli.store import Store, open_store
 from crmcli.store import backup as backup_db
 
@@ -112,7 +112,7 @@ def test_restore_swaps_content_keeps_wal_and_saves_the_current(
     add(store, "Added later")
     watcher = open_store(store.path)  # another process with the database open
     assert len(watcher.query("SELECT id FROM customers")) == 2
-    done = reports.restore_backup(store, saved)
+    done = backups.restore_backup(store, saved)
     assert live_names(store.path) == ["Original"]
     assert len(watcher.query("SELECT id FROM customers")) == 1  # sees the restored content
     assert store.scalar("PRAGMA journal_mode") == "wal"
@@ -126,19 +126,19 @@ def test_restore_swaps_content_keeps_wal_and_saves_the_current(
 
 def test_restore_refuses_bad_files(store: Store, tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="no such backup"):
-        reports.restore_backup(store, tmp_path / "missing.db")
+        backups.restore_backup(store, tmp_path / "missing.db")
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not sqlite at all" * 200)
     with pytest.raises(InvalidInput, match="not a crmcli database or is damaged"):
-        reports.restore_backup(store, junk)
+        backups.restore_backup(store, junk)
     other = sqlite3.connect(tmp_path / "other.db")
     other.execute("CREATE TABLE x (y)")
     other.close()
     with pytest.raises(InvalidInput, match="not a crmcli database"):
-        reports.restore_backup(store, tmp_path / "other.db")
+        backups.restore_backup(store, tmp_path / "other.db")
     (tmp_path / "empty.db").write_bytes(b"")
     with pytest.raises(InvalidInput, match="empty"):
-        reports.restore_backup(store, tmp_path / "empty.db")
+        backups.restore_backup(store, tmp_path / "empty.db")
     assert not backup_db.list_auto_backups(store)  # nothing refused costs a backup
 
 
@@ -148,14 +148,14 @@ def test_restore_refuses_a_newer_schema_and_another_database(store: Store, tmp_p
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(NotConfigured, match="newer crmcli"):
-        reports.restore_backup(store, newer)
+        backups.restore_backup(store, newer)
     elsewhere = open_store(tmp_path / "elsewhere.db", create=True)
     other = backup_db.backup_to(elsewhere, tmp_path / "elsewhere-backup.db").path
     other_id = elsewhere.meta("db_id")
     elsewhere.close()
     with pytest.raises(InvalidInput, match="another database"):
-        reports.restore_backup(store, other)
-    reports.restore_backup(store, other, other_database=True)
+        backups.restore_backup(store, other)
+    backups.restore_backup(store, other, other_database=True)
     assert store.meta("db_id") == other_id
 
 

@@ -269,3 +269,12 @@ def test_audit_is_append_only(people: Store) -> None:
         people.conn.execute("DELETE FROM audit")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         people.conn.execute("UPDATE audit SET action = 'x'")
+
+
+def test_phones_sharing_only_their_last_8_digits_are_different(store: Store) -> None:
+    first = add(store, "Ann", phones=["13812345678"])
+    add(store, "Bob", phones=["13912345678"])
+    assert names(search(store, "13812345678", Filters())) == ["Ann"]
+    local = add(store, "Cid", phones=["8888 1234"])  # no area code: no E.164 form
+    assert first != local
+    assert resolve(store, "+86 755 8888 1234") == local

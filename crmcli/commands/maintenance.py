@@ -42,10 +42,10 @@ def backup(
 
     Uses SQLite's backup API, writes under a temporary name, checks the copy, then renames it.
     """
-    from crmcli.operations import reports
+    from crmcli.operations import backups
 
     with open_db(db, "backup") as store:
-        info = reports.backup(store, path, overwrite=force)
+        info = backups.backup(store, path, overwrite=force)
         source = store.path
     render.message(
         f"Backed up {source} to {info.path}: {info.customers:,} customers,"
@@ -73,11 +73,11 @@ def restore_backup(
     The current content is saved as an automatic backup before anything changes, so a wrong
     restore is undone by restoring that one. Other crmcli processes wait while it swaps.
     """
-    from crmcli.operations import reports
+    from crmcli.operations import backups
     from crmcli.store import customers as customers_db
 
     with open_db(db, "restore-backup") as store:
-        info = reports.check_backup(path, store, other_database=other_database)
+        info = backups.check_backup(path, store, other_database=other_database)
         render.message(
             f"{info.path}: {info.customers:,} customers, {info.interactions:,} interactions,"
             f" schema {info.schema_version}, {_size(info.bytes)}; check ok."
@@ -86,7 +86,7 @@ def restore_backup(
         if not confirm(f"Replace {store.path} ({now:,} customers) with this backup?", yes):
             render.message("Nothing restored.")
             return
-        done = reports.restore_backup(store, path, other_database=other_database, checked=info)
+        done = backups.restore_backup(store, path, other_database=other_database, checked=info)
         target = store.path
     render.message(
         f"Restored {target} from {done.restored.path}."

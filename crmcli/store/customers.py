@@ -208,10 +208,15 @@ def delete_email_rows(store: Store, ids: Iterable[int]) -> None:
 
 
 def customers_with_phone(store: Store, e164_hash: str | None, tail8_hash: str) -> list[int]:
-    """Live customers holding a phone equal to this one (E.164, or the same last 8 digits)."""
+    """Live customers holding a phone equal to this one.
+
+    Equal means the same E.164 number; the last 8 digits decide only when one side has no
+    E.164 form (a bare local number), since 13812345678 and 13912345678 share theirs.
+    """
     rows = store.query(
         "SELECT DISTINCT c.id FROM phones p JOIN customers c ON c.id = p.customer_id"
-        " WHERE (p.e164_hash = ? OR p.tail8_hash = ?) AND c.merged_into IS NULL",
+        " WHERE (p.e164_hash = ?1 OR (p.tail8_hash = ?2 AND (p.e164_hash IS NULL OR ?1 IS NULL)))"
+        " AND c.merged_into IS NULL",
         (e164_hash, tail8_hash),
     )
     return [r[0] for r in rows]
