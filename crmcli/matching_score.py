@@ -114,6 +114,7 @@ class MatchRecord:
         phones: tuple[PhoneFacts, ...],
         emails: tuple[str, ...],
         pinyin: str | None = None,
+        facts: Facts | None = None,
     ) -> None:
         self.id = id
         self.kind = kind
@@ -133,6 +134,14 @@ class MatchRecord:
         self.pinyin = (pinyin or "") if self.cjk else ""
         # Latin names: words without initials ('john', 'smith').
         self.words = _latin_words(name_key) if person and not self.cjk else ()
+        if facts is not None:
+            # Stored at write time (`stored_facts`): the cached properties below are then
+            # never computed, and a dedupe run never imports pypinyin.
+            syllables, company_fold, org_key = facts
+            self.__dict__["syllables"] = syllables
+            self.__dict__["company_fold"] = company_fold
+            if kind == "company":
+                self.__dict__["org_key"] = org_key
 
     @functools.cached_property
     def syllables(self) -> tuple[str, ...]:
@@ -166,6 +175,32 @@ class MatchRecord:
         return frozenset(blocking_keys(self))
 
 
+# What a record needs of pypinyin, computed when its keys are (at write time) and stored beside
+# them, so that scoring reads it instead: (name syllables, company fold, org key).
+Facts = tuple[tuple[str, ...], str, str]
+FACTS_PREFIX = "~m:"  # sorts after every blocking key ("c:" … "t:"): never a block
+_SEP = "\t"  # the keys fold control characters to spaces, so a tab never occurs in them
+
+
+def stored_facts(rec: MatchRecord) -> str | None:
+    """The facts of `rec` as one stored key (None when they cannot round-trip)."""
+    org_key = rec.org_key if rec.kind == "company" else ""
+    parts = (" ".join(rec.syllables), rec.company_fold, org_key)
+    if any(_SEP in part for part in parts):
+        return None
+    return FACTS_PREFIX + _SEP.join(parts)
+
+
+def parse_facts(key: str) -> Facts | None:
+    """The inverse of `stored_facts` (None for anything else)."""
+    if not key.startswith(FACTS_PREFIX):
+        return None
+    parts = key[len(FACTS_PREFIX) :].split(_SEP)
+    if len(parts) != 3:
+        return None
+    return tuple(parts[0].split()), parts[1], parts[2]
+
+
 def _fold_cjk(text: str) -> str:
     """Pinyin-fold text with CJK (traditional and simplified meet); others lose their spaces."""
     pinyin = matching.pinyin_of(text)
@@ -189,9 +224,11 @@ def match_record(
     name_key: str | None = None,
     pinyin: str | None = None,
     company_key: str | None = None,
+    facts: Facts | None = None,
 ) -> MatchRecord:
-    """Prepare one record. `name_key`, `pinyin` and `company_key` may come precomputed (the
-    store keeps them); they must equal what `crmcli.matching` computes from name/company."""
+    """Prepare one record. `name_key`, `pinyin`, `company_key` and `facts` may come
+    precomputed (the store keeps them); they must equal what `crmcli.matching` computes from
+    name/company."""
     return MatchRecord(
         id=id,
         kind=kind or "person",
@@ -205,6 +242,7 @@ def match_record(
         phones=tuple(phones),
         emails=tuple(emails),
         pinyin=pinyin,
+        facts=facts,
     )
 
 

@@ -162,7 +162,12 @@ def _round_trips(num: PhoneNumber) -> bool:
     return bool(phonenumbers.format_number(again, phonenumbers.PhoneNumberFormat.E164) == e164)
 
 
+_NOT_ASCII_DIGIT = dict.fromkeys(c for c in range(128) if not 48 <= c <= 57)
+
+
 def _ascii_digits(text: str) -> str:
+    if text.isascii():
+        return text.translate(_NOT_ASCII_DIGIT)  # the common case, ~10x the loop below
     out = []
     for ch in text:
         d = unicodedata.decimal(ch, None)
@@ -184,6 +189,46 @@ def _unscientific(text: str) -> str | None:
     return whole + frac[:exp]
 
 
+# The form most phones in a Chinese sheet take: a mobile, bare or with +86, grouped 3-4-4 or
+# not, maybe an Excel float (13812345678.0). ASCII with single separators, so clean_text leaves
+# it as it is; there is no extension and nothing for _unscientific to undo.
+_CN_MOBILE = (
+    r"(\+86[ -]?)?1[3-9]\d(?P<sep>[ -])\d{4}(?P=sep)\d{4}"
+    r"|\+86[ -]1[3-9]\d{9}|(\+86)?1[3-9]\d{9}(?:\.0+)?"
+)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _cn_mobile_prefix_valid(prefix7: str) -> bool:
+    """Whether libphonenumber calls the 11-digit CN numbers starting with `prefix7` valid.
+
+    CN's mobile ranges (the only CN type 11 digits starting 1[3-9] can be) fix at most the
+    first 6 digits (1740[0-5]...), so the verdict for one number holds for its whole prefix.
+    tests/test_normalize.py checks this against the full parse on random numbers.
+    """
+    import phonenumbers
+
+    number = phonenumbers.PhoneNumber(country_code=86, national_number=int(prefix7 + "0000"))
+    return bool(phonenumbers.is_valid_number(number))
+
+
+def _fast_cn_mobile(text: str, region: str | None) -> Phone | None:
+    """The result `_parse_phone_slow` would give a plain, valid CN mobile; None for the rest.
+
+    Read at home in CN (or with +86 typed), a valid mobile wins the first reading and its
+    national form adds no trunk prefix: E.164 is +86 and the 11 digits. Skipping the parse
+    and the formatting (~100 us) matters to an import of a million rows.
+    """
+    if not re.fullmatch(_CN_MOBILE, text):
+        return None
+    if not text.startswith("+") and (region or default_region()).strip().upper() != "CN":
+        return None
+    digits = _ascii_digits(text.partition(".")[0])[-11:]
+    if not _cn_mobile_prefix_valid(digits[:7]):
+        return None
+    return Phone(raw=text, e164="+86" + digits, extension=None, digits=digits)
+
+
 def parse_phone(raw: str, region: str | None = None) -> Phone:
     """Parse a phone number as people type it; raise InvalidInput only when it has no digits.
 
@@ -194,6 +239,11 @@ def parse_phone(raw: str, region: str | None = None) -> Phone:
     A national number valid nowhere gets no e164 (a bare 8-digit landline has no area code to
     canonicalise with); a number typed with +CC or 00CC keeps its e164 when merely possible.
     """
+    return _fast_cn_mobile(raw, region) or _parse_phone_slow(raw, region)
+
+
+def _parse_phone_slow(raw: str, region: str | None = None) -> Phone:
+    """`parse_phone` through libphonenumber, for every form (the fast path's reference)."""
     import phonenumbers
     from phonenumbers import CountryCodeSource, PhoneNumberFormat, ValidationResult
 

@@ -1,14 +1,16 @@
-"""Writing spreadsheets: workbooks (openpyxl write-only) and CSVs that are safe to open.
+"""Writing spreadsheets: workbooks (XlsxWriter, constant memory) and CSVs that are safe to open.
 
 Split out of `crmcli/sheets.py` (which re-exports it): reading finds and maps messy input,
 writing makes a clean file a person would make, with no formula injection and never a
-half-written file. openpyxl is imported inside the function (105-165 ms at import).
+half-written file. XlsxWriter is imported inside the function that writes (a CLI start must
+not pay for it); openpyxl stays the reader (crmcli/sheets.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import os
 import re
 import unicodedata
@@ -21,6 +23,7 @@ from crmcli.sheet_cells import cell_text
 
 # OWASP CSV-injection advice: a cell starting with one of these may run as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START_CHARS = "".join(_FORMULA_START)
 # ...unless it is plainly a number or phone: digits, spaces, dots, dashes, parentheses and one
 # leading sign can only make arithmetic, never a function call, reference or DDE link.
 _PLAIN_NUMBER_RE = re.compile(r"[+-]?[\d .()-]+")
@@ -78,6 +81,7 @@ def _flatten(value: object) -> object:
 def _sheet_title(name: str, taken: set[str]) -> str:
     title = re.sub(r"[\[\]:*?/\\]", "_", name).strip("'")[:31] or "Sheet"
     base, n = title, 2
+    taken.add("history")  # Excel reserves it
     while title.lower() in taken:
         suffix = f" ({n})"
         title, n = base[: 31 - len(suffix)] + suffix, n + 1
@@ -105,34 +109,66 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def write_xlsx(path: Path, sheets: Sequence[SheetSpec]) -> None:
-    """Write a workbook a person would make, atomically and streamed (openpyxl write-only).
+    """Write a workbook a person would make, atomically and streamed (XlsxWriter, constant memory).
 
     Bold, frozen, filterable header; widths from the first 200 rows (CJK counts double, capped
     at 50); dates as real dates (yyyy-mm-dd); text_columns as text cells with the "@" format so
-    Excel never turns a phone into 1.38123E+10; strings that look like formulas stored as text
-    with quotePrefix so they never run; control characters Excel cannot hold are dropped.
+    Excel never turns a phone into 1.38123E+10; every string is written as a string (never a
+    formula), and one that looks like a formula gets the quote prefix so it stays text when
+    edited; control characters Excel cannot hold are dropped.
     """
-    # Writer choice, measured at 100k rows x 12 columns: openpyxl write-only 23.7 s (4.2k rows/s,
-    # 24 MB peak); XlsxWriter constant_memory 15.5 s (6.4k rows/s, 21 MB). 1.5x is not worth a
-    # second dependency: openpyxl is needed anyway to stream big reads.
-    import openpyxl
+    # Writer choice, measured at 100k rows x 12 columns (FINDINGS.md, idle machine): openpyxl
+    # write-only 11.6-12.2 s, XlsxWriter constant_memory 7.9 s at 98 MB; with our per-cell styling
+    # openpyxl fell further behind (every text/date cell a styled WriteOnlyCell). constant_memory
+    # streams each row to a temp file: memory stays flat however many rows.
+    import xlsxwriter
 
     def build(target: Path) -> None:
-        workbook = openpyxl.Workbook(write_only=True)
-        taken: set[str] = set()
-        for spec in sheets:
-            _write_sheet(workbook.create_sheet(_sheet_title(spec.name, taken)), spec)
-        if not sheets:
-            workbook.create_sheet("Sheet")
-        workbook.save(target)
+        workbook = xlsxwriter.Workbook(
+            str(target), {"constant_memory": True, "tmpdir": str(target.parent)}
+        )
+        try:
+            styles = _Styles(workbook)
+            taken: set[str] = set()
+            for spec in sheets:
+                _write_sheet(workbook.add_worksheet(_sheet_title(spec.name, taken)), spec, styles)
+            if not sheets:
+                workbook.add_worksheet("Sheet")
+        except BaseException:
+            _discard(workbook)
+            raise
+        workbook.close()
 
     _atomic_write(Path(path), build)
 
 
-def _write_sheet(ws: Any, spec: SheetSpec) -> None:
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+def _discard(workbook: Any) -> None:
+    """Remove the row files of a workbook that will never be closed (constant_memory temps)."""
+    for ws in workbook.worksheets():
+        fh = getattr(ws, "row_data_fh", None)
+        name = getattr(ws, "row_data_filename", None)
+        if fh is not None:
+            fh.close()
+        if name:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
 
+
+class _Styles:
+    """The few cell formats a sheet uses, made once per workbook."""
+
+    def __init__(self, workbook: Any) -> None:
+        self.header = workbook.add_format({"bold": True})
+        self.header_quoted = workbook.add_format({"bold": True, "quote_prefix": True})
+        self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        self.moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        self.text = workbook.add_format({"num_format": "@"})
+        self.text_quoted = workbook.add_format({"num_format": "@", "quote_prefix": True})
+        self.quoted = workbook.add_format({"quote_prefix": True})
+        self.plain = workbook.add_format({"font_name": "Calibri"})  # rich-string fragments
+
+
+def _write_sheet(ws: Any, spec: SheetSpec, styles: _Styles) -> None:
     ncols = len(spec.columns)
     text_idx = {i for i, c in enumerate(spec.columns) if c in spec.text_columns}
     date_idx = {i for i, c in enumerate(spec.columns) if c in spec.date_columns}
@@ -147,53 +183,74 @@ def _write_sheet(ws: Any, spec: SheetSpec) -> None:
         for i, value in enumerate(row[:ncols]):
             widths[i] = max(widths[i], _display_width(_flatten(value)))
     for i, w in enumerate(widths):
-        ws.column_dimensions[get_column_letter(i + 1)].width = min(max(w + 2, 8), _MAX_WIDTH)
-    ws.freeze_panes = "A2"
-    bold = Font(bold=True)
-    ws.append([_styled(ws, _XML_ILLEGAL_RE.sub("", name), font=bold) for name in spec.columns])
-    count = 0
+        # In pixels (7 per character of the default font): XlsxWriter then stores exactly this
+        # width, where set_column would add its own padding.
+        ws.set_column_pixels(i, i, 7 * min(max(w + 2, 8), _MAX_WIDTH))
+    ws.freeze_panes(1, 0)
+    for i, name in enumerate(spec.columns):
+        name = _XML_ILLEGAL_RE.sub("", name)
+        style = styles.header_quoted if _is_formula_like(name) else styles.header
+        _write_string(ws, 0, i, name, style, styles)
+    # Per column: 0 plain, 1 text, 2 date (a date column's strings may become dates).
+    kinds = [2 if i in date_idx else 1 if i in text_idx else 0 for i in range(max(ncols, 1))]
+    number = 0
     for rows in (head, source):
         for row in rows:
-            ws.append([_xlsx_cell(ws, v, i in text_idx, i in date_idx) for i, v in enumerate(row)])
-            count += 1
+            number += 1
+            for i, value in enumerate(row):
+                if value is not None:
+                    _write_cell(ws, number, i, value, kinds[i] if i < ncols else 0, styles)
     if ncols:
-        ws.auto_filter.ref = f"A1:{get_column_letter(ncols)}{count + 1}"
+        ws.autofilter(0, 0, number, ncols - 1)
 
 
-def _styled(ws: Any, value: object, **attrs: object) -> Any:
-    from openpyxl.cell import WriteOnlyCell
+def _write_cell(ws: Any, r: int, c: int, value: object, kind: int, styles: _Styles) -> None:
+    """One value as a typed cell: str, number, bool or date; a string is never a formula."""
+    if type(value) is str:  # the common case first
+        if kind == 2:
+            value = _as_excel_date(value)
+            if not isinstance(value, str):
+                _write_date(ws, r, c, value, styles)
+                return
+    else:
+        value = _flatten(value)
+        if isinstance(value, dt.date):
+            _write_date(ws, r, c, _as_excel_date(value), styles)
+            return
+        if value is None:
+            return
+        if kind == 1 or not isinstance(value, str):
+            if kind != 1 and isinstance(value, bool):
+                ws.write_boolean(r, c, value)
+                return
+            if kind != 1 and isinstance(value, int | float) and math.isfinite(value):
+                ws.write_number(r, c, value)
+                return
+            value = cell_text(value)  # 13812345678.0 -> "13812345678", never a number cell
+            if value is None:
+                return
+    assert isinstance(value, str)
+    if not value.isprintable():
+        value = _XML_ILLEGAL_RE.sub("", value)
+    if value and value[0] in _FORMULA_START_CHARS and _is_formula_like(value):
+        style = styles.text_quoted if kind == 1 else styles.quoted
+    else:
+        style = styles.text if kind == 1 else None
+    _write_string(ws, r, c, value, style, styles)
 
-    cell = WriteOnlyCell(ws, value)
-    for name, attr in attrs.items():
-        setattr(cell, name, attr)
-    return cell
+
+def _write_date(ws: Any, r: int, c: int, value: Any, styles: _Styles) -> None:
+    has_time = isinstance(value, dt.datetime) and value.time() != dt.time(0)
+    ws.write_datetime(r, c, value, styles.moment if has_time else styles.date)
 
 
-def _xlsx_cell(ws: Any, raw: object, as_text: bool, as_date: bool) -> object:
-    """One value as openpyxl should write it; plain values pass (a styled cell costs ~3x)."""
-    value = _flatten(raw)
-    if as_date or isinstance(value, dt.date):
-        value = _as_excel_date(value)
-    if isinstance(value, dt.date):
-        has_time = isinstance(value, dt.datetime) and value.time() != dt.time(0)
-        return _styled(ws, value, number_format="yyyy-mm-dd hh:mm" if has_time else "yyyy-mm-dd")
-    if as_text and value is not None and not isinstance(value, str):
-        value = cell_text(value)  # 13812345678.0 -> "13812345678", never a number cell
-    if not isinstance(value, str):
-        return value
-    value = _XML_ILLEGAL_RE.sub("", value)
-    formula_like = _is_formula_like(value)
-    if not (as_text or formula_like or value.startswith("=")):
-        return value
-    cell = _styled(ws, value)
-    # openpyxl makes any string starting with "=" a formula; "s" stores it as text instead, and
-    # quotePrefix keeps it text when someone edits the cell in Excel.
-    cell.data_type = "s"
-    if as_text:
-        cell.number_format = "@"
-    if formula_like:
-        cell.quotePrefix = True
-    return cell
+def _write_string(ws: Any, r: int, c: int, value: str, style: Any, styles: _Styles) -> None:
+    if value.startswith("<r>") and value.endswith("</r>"):
+        # XlsxWriter (constant_memory) passes a string shaped like its own rich-text markup to
+        # the file unescaped; written as a two-run rich string it is escaped like any other.
+        ws.write_rich_string(r, c, styles.plain, value[:1], value[1:], *([style] if style else []))
+    else:
+        ws.write_string(r, c, value, style)
 
 
 def _csv_value(value: object) -> str:

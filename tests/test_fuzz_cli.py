@@ -88,7 +88,7 @@ texts = st.one_of(
 )
 maybe = st.one_of(st.none(), texts)
 FUZZ = settings(
-    max_examples=50,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -204,7 +204,7 @@ def test_log(
     check(args, db, changes=True)
 
 
-@settings(FUZZ, max_examples=35)  # two commands an example
+@settings(FUZZ, max_examples=25)  # two commands an example
 @given(query=texts, tag=maybe, city=maybe, status=maybe)
 def test_search_and_show_change_nothing(
     db: Path, query: str, tag: str | None, city: str | None, status: str | None

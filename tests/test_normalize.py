@@ -593,3 +593,39 @@ def test_normalize_tag_idempotent(text: str) -> None:
     except InvalidInput:
         return
     assert normalize_tag(once) == once
+
+
+# --- the fast path for plain CN mobiles equals the full parse -------------------------------
+
+_MOBILE_DIGITS = st.from_regex(r"\A1[0-9]{10}\Z")
+_MOBILE_FORMS = st.sampled_from(
+    ["{d}", "{a}-{b}-{c}", "{a} {b} {c}", "+86 {a} {b} {c}", "+86{d}", "+86 {d}", "+86-{a}-{b}-{c}",
+     "{d}.0", "+86{d}.0", "{a}-{b} {c}", "86{d}", "0086 {d}", " {d}", "{d}.5", "+86 {a}-{b}-{c}"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(digits=_MOBILE_DIGITS, form=_MOBILE_FORMS, region=st.sampled_from(["CN", "US", "GB"]))
+def test_fast_cn_mobile_equals_the_full_parse(digits: str, form: str, region: str) -> None:
+    from crmcli.normalize import _parse_phone_slow
+
+    text = form.format(d=digits, a=digits[:3], b=digits[3:7], c=digits[7:])
+    assert parse_phone(text, region) == _parse_phone_slow(text, region)
+
+
+def test_cn_mobile_validity_depends_on_the_first_seven_digits_only() -> None:
+    import random
+
+    import phonenumbers
+
+    from crmcli.normalize import _cn_mobile_prefix_valid
+
+    rng = random.Random(7)
+    for prefix in range(13000, 20000):  # every 5-digit start, two random tails each
+        for _ in range(2):
+            digits = f"{prefix}{rng.randrange(10**6):06d}"
+            try:  # 179xx reads as a carrier prefix and leaves too few digits
+                valid = phonenumbers.is_valid_number(phonenumbers.parse(digits, "CN"))
+            except phonenumbers.NumberParseException:
+                valid = False
+            assert _cn_mobile_prefix_valid(digits[:7]) == valid, digits

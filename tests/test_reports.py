@@ -417,6 +417,7 @@ def test_output_files(crm_db: Path, tmp_path: Path) -> None:
     ("args", "code", "needle"),
     [
         (("--report", "x"), ExitCode.USAGE, "add --new-only"),
+        (("--new-only", "--limit", "5"), ExitCode.USAGE, "--limit cannot"),
         (("--output", "r.txt"), ExitCode.USAGE, ".xlsx or a .csv"),
         (("--output", "missing/r.csv"), ExitCode.USAGE, "does not exist"),
         (("--status", "bogus"), ExitCode.DATA_ERR, "unknown status"),

@@ -466,3 +466,28 @@ def test_hypothesis_xlsx_round_trip(tmp_path: Path, cells: list[str]) -> None:
     write_xlsx(path, [SheetSpec("s", ["name", "notes"], rows)])
     back = list(read_sheet(path).rows)
     assert [cell_text(r[1]) for _, r in back] == [cell_text(c) for c in cells]
+
+
+def test_write_xlsx_escapes_text_shaped_like_rich_text_markup(tmp_path: Path) -> None:
+    # XlsxWriter's constant_memory mode copies a string of the form <r>...</r> into the sheet XML
+    # unescaped (it takes it for its own rich text): user text must never reach the file raw.
+    path = tmp_path / "m.xlsx"
+    evil = ["<r><t>x</t></r>", "<r></t></is></c></row><row>x</r>", "<r>=1+1</r>", "_x0041_"]
+    write_xlsx(path, [SheetSpec("History", ["name", "notes"], [["a", v] for v in evil], {"name"})])
+    assert [cell_text(r[1]) for _, r in read_sheet(path).rows] == evil
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["History (2)"]  # Excel reserves "History"
+    ws = wb.active
+    assert ws is not None
+    assert [ws.cell(row=i, column=2).value for i in range(2, 5)] == evil[:3]
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+
+
+def test_write_xlsx_types_plain_values(tmp_path: Path) -> None:
+    path = tmp_path / "v.xlsx"
+    rows: list[list[object]] = [[1, 2.5, True, ["a", "b"], "x\x00y", None, "2024-05-20"]]
+    write_xlsx(path, [SheetSpec("s", list("abcdefg"), rows, date_columns={"g"})])
+    ws = openpyxl.load_workbook(path).active
+    assert ws is not None
+    assert [c.value for c in ws[2]] == [1, 2.5, True, "a; b", "xy", None, dt.datetime(2024, 5, 20)]
+    assert ws["G2"].number_format == "yyyy-mm-dd"

@@ -70,8 +70,9 @@ def restore_backup(
 ) -> None:
     """Replace the database's content with a backup (checked first; asks first).
 
-    The current content is saved as an automatic backup before anything changes, so a wrong
-    restore is undone by restoring that one. Other crmcli processes wait while it swaps.
+    The current content is saved first as an automatic backup: restore that one to undo.
+
+    Other crmcli processes wait while it swaps (busy timeout), then see the restored data.
     """
     from crmcli.operations import backups
     from crmcli.store import customers as customers_db

@@ -139,16 +139,18 @@ def stale(
 ) -> None:
     """Who has had no interaction for more than N days, longest silent first.
 
-    Lost and archived customers are left out unless asked. Needs no key and never prompts
-    without a terminal, so it runs from cron:
+    Lost and archived customers are left out unless asked. Needs no key and never prompts.
 
-        crmcli stale --days 90 --new-only --report nightly --format csv --fail-if-any > new.csv
+    Nightly: crmcli stale --new-only --report nightly -f csv --fail-if-any > new.csv
     """
     from crmcli import normalize
     from crmcli.operations import reports
 
     if report is not None and not new_only:
         raise UsageError("--report names the state --new-only compares with; add --new-only")
+    if limit is not None and new_only:
+        # The state records everyone who went stale: the ones past the limit would be lost.
+        raise UsageError("--limit cannot be combined with --new-only")
     if archive and not yes and not sys.stdin.isatty():
         # Refuse before printing anything: half a run (listed, not archived) helps nobody.
         raise NeedsConfirmation("--archive needs confirmation and there is no terminal: pass --yes")
@@ -237,7 +239,7 @@ def stats(
     """The overview: customers by status, grade, source and city; the funnel lead → prospect →
     customer; interactions over the last year; follow-ups due this week; who goes stale soon.
 
-    --format json gives the same numbers to programs (csv/tsv: section,key,value rows).
+    --format json gives the same numbers to programs; csv/tsv give section,key,value rows.
     """
     from crmcli.operations import reports
 

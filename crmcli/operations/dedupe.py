@@ -106,7 +106,9 @@ def load_records(
     store: Store, ids: Iterable[int], vault: Vault | None
 ) -> dict[int, ms.MatchRecord]:
     """Match records for these customers; phones decrypted when a vault is given."""
-    customers, phones, emails = match_keys_db.match_rows(store, sorted(set(ids)))
+    wanted = sorted(set(ids))
+    customers, phones, emails = match_keys_db.match_rows(store, wanted)
+    facts = match_keys_db.stored_facts(store, wanted)
     phone_facts: dict[int, list[ms.PhoneFacts]] = {}
     for customer_id, tail8_hash, blob in phones:
         e164, digits = None, ""
@@ -132,6 +134,7 @@ def load_records(
             company_key=c["company_key"],
             phones=phone_facts.get(c["id"], ()),
             emails=email_tokens.get(c["id"], ()),
+            facts=ms.parse_facts(facts.get(c["id"], "")),
         )
         for c in customers
     }

@@ -151,6 +151,7 @@ def stale_report(
     cutoff = stale_cutoff(options.days, today)
     filters = options.filters()
     result = StaleReport(STALE_FIELDS, options.days, cutoff, today, iter(()))
+    reports_db.map_for_long_reads(store)
     if report is not None:
         result.report = check_report_name(report)
         key = f"report_options:{report}"

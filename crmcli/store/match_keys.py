@@ -8,6 +8,11 @@ from `customers.reindex`, the store's single "after a write" hook.
 
 `KEYS_VERSION` names the key derivation: when it changes, `ensure_current` rebuilds every
 customer's keys once (also the backfill for databases that had customers before m002).
+
+Beside its blocking keys each customer has one row whose key starts with `~m:`
+(`matching_score.stored_facts`): what scoring needs of pypinyin (name syllables, company
+folds), computed here at write time so that a dedupe run reads it and never imports pypinyin.
+It sorts after every blocking key, and `blocks` reads only keys below `~`.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from crmcli.store import Store
 
-KEYS_VERSION = "1"
+KEYS_VERSION = "2"  # 2: the stored facts row
 _META = "match_keys_version"
 _CHUNK = 900
+_FACTS_LOW, _FACTS_HIGH = "~m:", "~m;"  # the range of the facts rows
+_BLOCKS_BELOW = "~"
 
 
 def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterator[list[int]]:
@@ -73,7 +80,7 @@ def match_rows(
 
 def refresh(store: Store, customer_ids: Sequence[int]) -> int:
     """Recompute the keys of these customers from their stored state; returns how many."""
-    from crmcli.matching_score import PhoneFacts, match_record
+    from crmcli.matching_score import PhoneFacts, match_record, stored_facts
 
     done = 0
     for chunk in _chunks(customer_ids):
@@ -102,6 +109,9 @@ def refresh(store: Store, customer_ids: Sequence[int]) -> int:
                 emails=email_tokens.get(c["id"], ()),
             )
             rows.extend((k, c["id"]) for k in rec.keys)
+            facts = stored_facts(rec)
+            if facts is not None:
+                rows.append((facts, c["id"]))
             done += 1
         store.conn.executemany(
             "INSERT OR IGNORE INTO match_keys (key, customer_id) VALUES (?, ?)", rows
@@ -131,7 +141,8 @@ def blocks(store: Store) -> Iterator[tuple[str, int, list[int]]]:
     """Every key held by two or more live customers: (key, size, customer ids)."""
     cursor = store.conn.execute(
         "SELECT key, COUNT(*), group_concat(customer_id) FROM match_keys"
-        " GROUP BY key HAVING COUNT(*) > 1"
+        " WHERE key < ? GROUP BY key HAVING COUNT(*) > 1",
+        (_BLOCKS_BELOW,),
     )
     for key, size, ids in cursor:
         yield key, size, [int(i) for i in ids.split(",")]
@@ -161,4 +172,18 @@ def holders(store: Store, keys: Iterable[str]) -> dict[int, set[str]]:
             f"SELECT key, customer_id FROM match_keys WHERE key IN ({marks})", chunk
         ):
             out.setdefault(customer_id, set()).add(key)
+    return out
+
+
+def stored_facts(store: Store, customer_ids: Sequence[int]) -> dict[int, str]:
+    """The facts row of these customers (see the module docstring), by customer id."""
+    out: dict[int, str] = {}
+    for chunk in _chunks(customer_ids):
+        marks = ",".join("?" * len(chunk))
+        for customer_id, key in store.query(
+            "SELECT customer_id, key FROM match_keys"
+            f" WHERE customer_id IN ({marks}) AND key >= ? AND key < ?",
+            [*chunk, _FACTS_LOW, _FACTS_HIGH],
+        ):
+            out[customer_id] = key
     return out

@@ -173,7 +173,6 @@ def refresh_report_state(store: Store, report: str, cutoff: str, filters: Filter
     Only the difference is written, so a nightly run rewrites a handful of rows, not all.
     """
     conn = store.conn
-    map_for_long_reads(store)
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_now (customer_id INTEGER PRIMARY KEY)")
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_new (customer_id INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM temp.report_now")
