@@ -40,6 +40,15 @@ class Column:
     style: str | None = None
     max_width: int | None = None
     justify: str = "left"
+    no_wrap: bool | None = None  # None: decided by the field (phones, dates, codes never wrap)
+
+    @property
+    def keeps_whole(self) -> bool:
+        if self.no_wrap is not None:
+            return self.no_wrap
+        # A phone or a date broken over two lines reads as two values.
+        atomic = ("phone", "phones", "id", "status", "grade", "since", "last_contact", "overdue")
+        return self.field in atomic or self.field.endswith(("_on", "_at", "_id"))
 
 
 def _cell(value: Any) -> str:
@@ -151,6 +160,7 @@ def _table(
             max_width=col.max_width,
             justify=col.justify,  # type: ignore[arg-type]
             overflow="fold",
+            no_wrap=col.keeps_whole,
         )
     for row in rows:
         table.add_row(

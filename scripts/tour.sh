@@ -24,7 +24,7 @@ step crmcli import examples/customers-en.xlsx --rejects "$TOUR/rejects-en.xlsx" 
 # Finding people: a fragment, pinyin initials, a typo, the last four digits of a phone.
 step crmcli search 伟
 step crmcli search zw
-step crmcli search "Jonh Smtih"
+step crmcli search "Robret Smtih"
 step crmcli search 5678 --limit 5
 
 # The same customer entered twice: find, merge (undoably), look at the journal.
