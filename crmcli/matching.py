@@ -285,11 +285,16 @@ def nickname_canonicals(first: str) -> frozenset[str]:
 # Pair scoring and clustering (rapidfuzz) go below: they consume the keys above.
 
 
-def similarity(a: str, b: str) -> float:
-    """0-100 closeness of two keys (rapidfuzz normalised Indel ratio); symmetric."""
+@functools.cache
+def _ratio() -> Callable[[str, str], float]:
     from rapidfuzz import fuzz
 
-    return float(fuzz.ratio(a, b))
+    return fuzz.ratio
+
+
+def similarity(a: str, b: str) -> float:
+    """0-100 closeness of two keys (rapidfuzz normalised Indel ratio); symmetric."""
+    return float(_ratio()(a, b))
 
 
 def closest_words(word: str, vocabulary: list[str], *, cutoff: float = 75.0) -> list[str]:

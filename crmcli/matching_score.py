@@ -125,6 +125,14 @@ class MatchRecord:
         self.gender = gender
         self.phones = phones
         self.emails = emails  # equality tokens ("e:" + keyed hash, or the address)
+        # Per record, not per pair: what scoring tests first. Two phones can be the same only
+        # when they share a token or an E.164, so an empty intersection of `phone_keys`
+        # rules out every shared phone without comparing them one by one.
+        self.phone_keys = frozenset(
+            [p.token for p in phones] + ["x:" + p.e164 for p in phones if p.e164]
+        )
+        self.email_set = frozenset(emails)
+        self.long_digits = tuple(p.digits for p in phones if len(p.digits) >= 8)
         person = kind != "company"
         self.cjk = person and matching.has_cjk(name_key)
         # CJK names: full pinyin without spaces ('zhangwei'), as the store keeps it per
@@ -134,6 +142,7 @@ class MatchRecord:
         self.pinyin = (pinyin or "") if self.cjk else ""
         # Latin names: words without initials ('john', 'smith').
         self.words = _latin_words(name_key) if person and not self.cjk else ()
+        self.sorted_words = sorted(self.words)
         if facts is not None:
             # Stored at write time (`stored_facts`): the cached properties below are then
             # never computed, and a dedupe run never imports pypinyin.
@@ -339,7 +348,14 @@ def common_factor(k: int) -> float:
 
 def _near_digits(a: str, b: str) -> bool:
     """One substitution or one adjacent transposition between equally long digit strings."""
-    if len(a) != len(b) or len(a) < 8 or a == b:
+    n = len(a)
+    if n != len(b) or n < 8 or a == b:
+        return False
+    # The differences of a near pair are at most one apart, so they cannot lie both in the
+    # first k and in the last k digits (at least one digit between them): a cheap refusal of
+    # most unrelated numbers.
+    k = (n - 1) // 2
+    if a[:k] != b[:k] and a[n - k :] != b[n - k :]:
         return False
     diff = [i for i in range(len(a)) if a[i] != b[i]]
     if len(diff) == 1:
@@ -353,6 +369,18 @@ def _near_digits(a: str, b: str) -> bool:
 
 
 def _phone_evidence(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evidence]:
+    if not a.phone_keys.isdisjoint(b.phone_keys):
+        shared = _shared_phones(a, b, freq)
+        if shared:
+            return shared
+    for da in a.long_digits:
+        for db in b.long_digits:
+            if _near_digits(da, db):
+                return [Evidence("phone one digit apart", W_NEAR_PHONE)]
+    return []
+
+
+def _shared_phones(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evidence]:
     shared: dict[str, Evidence] = {}
     for pa in a.phones:
         for pb in b.phones:
@@ -374,15 +402,13 @@ def _phone_evidence(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evi
         if extra:
             out.append(Evidence(f"{extra} more phone(s) identical", W_EXTRA_PHONE * extra))
         return out
-    for pa in a.phones:
-        for pb in b.phones:
-            if _near_digits(pa.digits, pb.digits):
-                return [Evidence("phone one digit apart", W_NEAR_PHONE)]
     return []
 
 
 def _email_evidence(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evidence]:
-    common = set(a.emails) & set(b.emails)
+    if a.email_set.isdisjoint(b.email_set):
+        return []
+    common = a.email_set & b.email_set
     if not common:
         return []
     k = max(freq(e) for e in common)
@@ -397,7 +423,7 @@ def _ratio(x: str, y: str) -> float:
 def _latin_name(a: MatchRecord, b: MatchRecord) -> tuple[str, float] | None:
     """Evidence from two Latin names, or None when they neither agree nor clearly differ."""
     wa, wb = a.words, b.words
-    if sorted(wa) == sorted(wb):
+    if a.sorted_words == b.sorted_words:
         return "name same words", W_NAME_WORDS
     if len(wa) < 2 or len(wb) < 2:
         s = _ratio(" ".join(wa), " ".join(wb))

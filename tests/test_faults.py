@@ -252,19 +252,20 @@ def _wait_for_open(child: subprocess.Popen[bytes], db: Path, timeout: float = 60
         time.sleep(0.002)
 
 
-def _kill_points(rng: random.Random, span: float) -> list[float]:
-    """KILLS delays, one drawn in each of KILLS equal slices of [0, span]: spread, not clumped."""
-    step = span / KILLS
-    return [step * (i + rng.random()) for i in range(KILLS)]
+def _kill_points(rng: random.Random, span: float, kills: int) -> list[float]:
+    """`kills` delays, one drawn in each of as many equal slices of [0, span]: spread, not
+    clumped."""
+    step = span / kills
+    return [step * (i + rng.random()) for i in range(kills)]
 
 
 # --------------------------------------------------------------------------- killed mid-write
 
 
-@pytest.mark.parametrize("case", KILL_CASES, ids=lambda c: c.name)
-def test_sigkill_leaves_a_consistent_database(
-    case: KillCase, template: tuple[Path, list[int]], tmp_path: Path
-) -> None:
+def kill_at_random_points(
+    case: KillCase, template: tuple[Path, list[int]], tmp_path: Path, kills: int = KILLS
+) -> list[str]:
+    """Run `case` once whole, then `kills` times killed; check each kill; say where they landed."""
     before = state(template[0])
     # The uninterrupted run: the "after" state, and how long the operation takes once started.
     reference = _workspace(template, tmp_path / "reference")
@@ -280,7 +281,7 @@ def test_sigkill_leaves_a_consistent_database(
 
     rng = random.Random(f"{SEED}-{case.name}")
     outcomes = []
-    for n, delay in enumerate(_kill_points(rng, span)):
+    for n, delay in enumerate(_kill_points(rng, span, kills)):
         ws = _workspace(template, tmp_path / f"kill{n}")
         child = _start(ws, case.argv(ws))
         _wait_for_open(child, ws.db)
@@ -302,7 +303,34 @@ def test_sigkill_leaves_a_consistent_database(
         except AssertionError as exc:
             raise AssertionError(f"{case.name}, {where}: {exc}") from exc
         outcomes.append("done" if finished else ("whole" if got == after else "cut"))
+    return outcomes
+
+
+@pytest.mark.parametrize("case", KILL_CASES, ids=lambda c: c.name)
+def test_sigkill_leaves_a_consistent_database(
+    case: KillCase, template: tuple[Path, list[int]], tmp_path: Path
+) -> None:
+    outcomes = kill_at_random_points(case, template, tmp_path)
     print(f"{case.name}: {outcomes}")  # shown with -s: where the kills landed
+
+
+def test_the_harness_catches_an_operation_that_is_not_atomic(
+    template: tuple[Path, list[int]], tmp_path: Path
+) -> None:
+    # Archiving one customer per transaction, claimed atomic: a kill mid-way must be caught.
+    one_by_one = KillCase(
+        "archive-one-by-one",
+        lambda ws: ws.python(
+            "from crmcli.operations.customers import set_archived\n"
+            "from crmcli.store import open_store\n"
+            "with open_store(db) as store:\n"
+            "    store.command = 'archive'\n"
+            "    for i in range(1, 601):\n"
+            "        set_archived(store, [i], True)\n"
+        ),
+    )
+    with pytest.raises(AssertionError, match="a mix of before and after"):
+        kill_at_random_points(one_by_one, template, tmp_path, kills=3)
 
 
 # --------------------------------------------------------------------------- damaged files

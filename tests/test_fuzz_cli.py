@@ -271,3 +271,20 @@ def test_non_utf8_bytes_in_argv_are_refused_cleanly(db: Path) -> None:
     assert result.returncode == ExitCode.DATA_ERR
     assert result.stderr.startswith(b"Error: name: not valid UTF-8")
     assert b"Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        # Found by the fuzzer: a NOT NULL column emptied reached SQL (exit 1).
+        ("edit", "1", "--status", ""),
+        ("edit", "1", "--kind", ""),
+        # Found by the fuzzer: one SELECT per query word overflowed SQLite's compound limit.
+        ("search", " ".join(f"w{i}" for i in range(600))),
+        ("show", " ".join(f"w{i}" for i in range(600))),
+        ("log", " ".join(f"w{i}" for i in range(600)), "hello"),
+    ],
+    ids=["empty-status", "empty-kind", "search-600-words", "show-600-words", "log-600-words"],
+)
+def test_regressions(db: Path, args: tuple[str, ...]) -> None:
+    check(list(args), db, changes=False)

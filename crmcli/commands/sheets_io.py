@@ -30,10 +30,12 @@ from crmcli.errors import InvalidInput, UsageError
 from crmcli.render import Format
 
 if TYPE_CHECKING:
+    from crmcli.operations.import_duplicates import DuplicateSummary
     from crmcli.operations.importing import ImportReport
     from crmcli.store import Store
 
 _FIRST_PROBLEMS = 10
+_FIRST_PAIRS = 5
 
 
 def _overrides(values: list[str] | None) -> dict[str, str]:
@@ -92,6 +94,24 @@ def import_(
             show_default=False,
         ),
     ] = None,
+    on_duplicate: Annotated[
+        str,
+        typer.Option(
+            "--on-duplicate",
+            help="A row that likely duplicates a customer: create it and report it (default),"
+            " update (fill the customer's empty fields), skip, or review (create it and write"
+            " the pair to a workbook for `crmcli dedupe --apply`).",
+        ),
+    ] = "create",
+    review_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--review-file",
+            help="With --on-duplicate review: the workbook to write"
+            " (default: FILE.duplicates.xlsx beside the input).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
     key_file: KeyFileOption = None,
     fmt: FormatOption = Format.table,
@@ -99,15 +119,23 @@ def import_(
     """Import customers (and interactions) from a spreadsheet.
 
     Rows match existing customers by customer number (客户编号), then by an identical phone or
-    email; matched customers get their empty fields filled. Rejected rows are reported and
-    written, with an "error" column, to a rejects workbook to fix and import again. Everything
-    happens in one transaction; exit 65 when no row could be imported.
+    email; matched customers get their empty fields filled. A row that matches no one that way
+    but looks like a customer (the duplicate matcher of `add` and `dedupe`) is created and
+    reported, or handled as --on-duplicate says; a possible duplicate is only reported.
+    Rejected rows are reported and written, with an "error" column, to a rejects workbook to
+    fix and import again. Everything happens in one transaction; exit 65 when no row could be
+    imported.
     """
     import contextlib
     import tempfile
 
-    from crmcli.operations import importing
+    from crmcli.operations import import_duplicates, importing
 
+    if on_duplicate not in import_duplicates.ON_DUPLICATE:
+        choices = "|".join(import_duplicates.ON_DUPLICATE)
+        raise UsageError(f"--on-duplicate {on_duplicate}: use {choices}")
+    if review_file is not None and on_duplicate != "review":
+        raise UsageError("--review-file goes with --on-duplicate review")
     options = importing.ImportOptions(
         overrides=_overrides(map_),
         keep_extra=keep_extra,
@@ -115,6 +143,8 @@ def import_(
         strict=strict,
         dry_run=dry_run,
         rejects=rejects,
+        on_duplicate=on_duplicate,
+        review_file=review_file,
     )
     plan = importing.plan(file, sheet=sheet, overrides=options.overrides)
     with contextlib.ExitStack() as stack:
@@ -169,13 +199,7 @@ def _summary(report: ImportReport) -> None:
                 f"skipped {sheet.masked_skipped} masked phones/emails (like 138****5678);"
                 " export with --reveal to carry contact details"
             )
-        if sheet.possible_duplicates:
-            render.warn(
-                f"{len(sheet.possible_duplicates)} new customers share a phone or email with a"
-                " customer under another customer number; `crmcli dedupe` reviews them"
-            )
-            for line in sheet.possible_duplicates[:3]:
-                render.message(f"    {line}")
+        _duplicates(sheet.duplicates, report.dry_run)
     for override in report.unused_overrides:
         render.warn(f"--map {override!r} matches no column")
     problems = [(s, p) for s in report.sheets for p in s.problems]
@@ -197,8 +221,58 @@ def _summary(report: ImportReport) -> None:
         )
     if report.rejects_error:
         render.warn(report.rejects_error)
+    if report.review_error:
+        render.warn(report.review_error)
     if report.backup:
         render.message(f"Backup taken before the import: {report.backup}")
+
+
+def _duplicates(found: DuplicateSummary, dry_run: bool) -> None:
+    """The rows that look like customers: counts per decision, then the first pairs."""
+    likely = sum(found.likely.values())
+    if likely:
+        what = {
+            "created": "created",
+            "updated": "filled into the customer they match",
+            "skipped": "skipped",
+            "review": "created for review",
+        }
+        done = ", ".join(f"{n} {what[k]}" for k, n in found.likely.items() if n)
+        render.warn(
+            f"{likely} row(s) look like existing customers (likely duplicates): {done}"
+            f" (--on-duplicate {found.on_duplicate})"
+        )
+        if found.on_duplicate == "create":
+            render.message(
+                "  run `crmcli dedupe` to review and merge them, or import with"
+                " --on-duplicate update|skip|review"
+            )
+    if found.possible:
+        render.message(
+            f"  {found.possible} row(s) resemble a customer (possible duplicates): created;"
+            " `crmcli dedupe` lists them"
+        )
+    for pair in found.pairs[:_FIRST_PAIRS]:
+        twin = pair.twin
+        outcome = {
+            "created": f"created #{pair.customer_id}",
+            "review": f"created #{pair.customer_id} for review",
+            "updated": f"filled into #{pair.customer_id}",
+            "skipped": "skipped",
+        }[pair.decision]
+        render.message(
+            f"    row {pair.row} {pair.name} ~ #{twin.customer_id} {twin.name}"
+            f" ({twin.band}, score {twin.score:g}: {'; '.join(twin.reasons)}): {outcome}"
+        )
+    if found.total > _FIRST_PAIRS:
+        render.message(f"    … and {found.total - _FIRST_PAIRS} more (--format json lists 100)")
+    if found.review_file:
+        render.message(
+            f"Likely duplicates written to {found.review_file}: check the decision column"
+            f" (keep / merge / not), then run `crmcli dedupe --apply {found.review_file}`."
+        )
+    elif found.review_groups and dry_run:
+        render.message(f"  the review workbook would list {len(found.review_groups)} group(s)")
 
 
 app.command("import")(handle_errors(import_))

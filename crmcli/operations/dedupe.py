@@ -7,14 +7,16 @@ not expanded into pairs: it is reported, and its pairs are compared only when an
 brings them together. Phones are decrypted in bulk, only for the records of candidate pairs,
 to tell mobiles from landlines and to see a mistyped digit.
 
-`likely_duplicates_of` answers the same question for one new record (`add`, `import`).
+`likely_duplicates_of` answers the same question for one new record (`add`); `score_against` is
+its scoring, shared with `import` (`operations.import_duplicates`), which batches the look-ups.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from crmcli.store import merges as merges_db
 if TYPE_CHECKING:
     from crmcli.credentials import Vault
     from crmcli.models import CustomerDraft
+    from crmcli.normalize import Phone
     from crmcli.store import Store
 
 DEFAULT_MAX_BLOCK = 100
@@ -99,7 +102,7 @@ def describe_key(key: str) -> str:
 
 
 def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+    return "".join(filter(str.isdigit, text))
 
 
 def load_records(
@@ -200,9 +203,7 @@ def find_groups(
                 skipped.append(SkippedBlock(describe_key(key), size))
                 continue
             ids.sort()
-            for i, a in enumerate(ids):
-                for b in ids[i + 1 :]:
-                    pairs.add((a, b))
+            pairs.update(itertools.combinations(ids, 2))
         refused = set(merges_db.not_duplicate_pairs(store))
         pairs -= refused
         total = customers_db.count_live(store)
@@ -290,15 +291,18 @@ def member_rows(report: DedupeReport) -> list[dict[str, Any]]:
 # -- one new record -----------------------------------------------------------------------
 
 
+def phone_facts(tail8_hash: str, phone: Phone) -> ms.PhoneFacts:
+    """A phone as the matcher sees it: the store's keyed hash of its last 8 digits, its E.164
+    form and digits (for the mobile/landline kind and near-phone evidence)."""
+    return ms.PhoneFacts("t:" + tail8_hash, phone.e164, _digits(phone.e164 or phone.raw))
+
+
 def draft_record(draft: CustomerDraft, vault: Vault | None, record_id: int = 0) -> ms.MatchRecord:
     """A draft as a match record; contact tokens are the store's keyed hashes."""
     phones: list[ms.PhoneFacts] = []
     emails: list[str] = []
     if vault is not None:
-        phones = [
-            ms.PhoneFacts("t:" + vault.blind("tail8", p.tail8), p.e164, _digits(p.e164 or p.raw))
-            for p in draft.phones
-        ]
+        phones = [phone_facts(vault.blind("tail8", p.tail8), p) for p in draft.phones]
         emails = ["e:" + vault.blind("email", e) for e in draft.emails]
     return ms.match_record(
         record_id,
@@ -330,20 +334,35 @@ def likely_duplicates_of(
     holders.pop(exclude or -1, None)
     if not holders:
         return []
-    others = load_records(store, holders, vault)
+    refused: set[int] = set()
+    if exclude:
+        pairs = merges_db.not_duplicate_pairs(store)
+        refused = {a if b == exclude else b for a, b in pairs if exclude in (a, b)}
+    return score_against(rec, load_records(store, holders, vault), counts, skip=refused)
 
+
+def score_against(
+    rec: ms.MatchRecord,
+    others: Mapping[int, ms.MatchRecord],
+    counts: Mapping[str, int],
+    *,
+    skip: Container[int] = (),
+) -> list[tuple[int, float, str, list[str]]]:
+    """Score one new record against candidates: (customer_id, score, band, reasons), best
+    first, "likely" and "possible" only. `counts`: how many stored records hold each of the
+    new record's keys (the new record about to be one more); `skip`: candidates not to score
+    (marked not duplicates), still counted as holders of a phone."""
     phone_holders = _phone_counts([rec, *others.values()])
 
     def frequency(key: str) -> int:
         if key.startswith("x:"):
             return phone_holders.get(key, 1)
-        # The draft will hold the key too once it is saved.
+        # The new record will hold the key too once it is saved.
         return counts.get(key, 0) + (1 if key in rec.keys else 0) or 1
 
-    refused = set(merges_db.not_duplicate_pairs(store)) if exclude else set()
     out = []
     for customer_id, other in others.items():
-        if exclude and (min(exclude, customer_id), max(exclude, customer_id)) in refused:
+        if customer_id in skip:
             continue
         p = ms.score_pair(rec, other, frequency)
         if p.band is not None:

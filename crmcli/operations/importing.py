@@ -6,10 +6,13 @@ first), where each header row is, how its columns map to fields. Bad files fail 
 
 `run(store, plan, options)` then reads the rows in chunks, validates each one
 (`import_rows`), matches it to an existing customer (customer number first, then an identical
-phone or email) and creates, fills or leaves it; rejected rows are collected with their row
-number, column and reason. Everything happens in one write transaction: an import killed halfway
-leaves nothing behind, `--strict` aborts at the first bad row, and `--dry-run` runs the very same
-import and rolls it back, so its counts are exact. The rejects workbook is written after commit.
+phone or email) and creates, fills or leaves it; a row that matches nothing exactly but looks
+like a customer to the duplicate matcher is handled as `--on-duplicate` says
+(`import_duplicates`); rejected rows are collected with their row number, column and reason.
+Everything happens in one write transaction: an import killed halfway leaves nothing behind,
+`--strict` aborts at the first bad row, and `--dry-run` runs the very same import and rolls it
+back, so its counts are exact. The rejects workbook (and the review workbook of
+`--on-duplicate review`) is written after commit.
 
 New customers go to the database a chunk at a time through `store.bulk` (the same rows, hashes
 and index as `crmcli add`); updates to existing customers take the one-at-a-time path.
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import InvalidInput, UsageError
+from crmcli.operations import import_duplicates as dups
 from crmcli.operations.import_rows import (
     CustomerRow,
     CustomerRows,
@@ -86,7 +90,7 @@ class SheetResult:
     unmapped_columns: list[str] = field(default_factory=list)
     kept_columns: list[str] = field(default_factory=list)
     masked_skipped: int = 0
-    possible_duplicates: list[str] = field(default_factory=list)
+    duplicates: dups.DuplicateSummary = field(default_factory=dups.DuplicateSummary)
     problems: list[Problem] = field(default_factory=list)
     rejects: list[tuple[int, list[object], str]] = field(default_factory=list)
 
@@ -109,10 +113,11 @@ class SheetResult:
             "unmapped_columns": self.unmapped_columns,
             "kept_columns": self.kept_columns,
             "masked_values_skipped": self.masked_skipped,
-            "possible_duplicates": len(self.possible_duplicates),
+            "possible_duplicates": self.duplicates.total,
             "problems": [
                 {"row": p.row, "column": p.column, "reason": p.reason} for p in self.problems
             ],
+            **({"duplicates": self.duplicates.as_dict()} if self.kind == "customers" else {}),
         }
 
 
@@ -123,6 +128,7 @@ class ImportReport:
     sheets: list[SheetResult]
     rejects_file: str | None = None
     rejects_error: str | None = None
+    review_error: str | None = None
     backup: str | None = None
     unused_overrides: list[str] = field(default_factory=list)
 
@@ -144,6 +150,9 @@ class ImportReport:
                 n: self.total(n, "interactions")
                 for n in ("created", "unchanged", "skipped", "rejected")
             },
+            "duplicates": next(
+                (s.duplicates.as_dict() for s in customers), dups.DuplicateSummary().as_dict()
+            ),
             "sheets": [s.as_dict() for s in self.sheets],
             "rejects_file": self.rejects_file,
             "backup": self.backup,
@@ -158,6 +167,8 @@ class ImportOptions:
     strict: bool = False
     dry_run: bool = False
     rejects: Path | None = None  # default: beside the input
+    on_duplicate: str = "create"  # a row likely duplicating a customer: see import_duplicates
+    review_file: Path | None = None  # --on-duplicate review; default: beside the input
 
 
 @dataclass
@@ -331,10 +342,19 @@ def run(
     vault = _vault(store, options.dry_run) if needs_contacts else None
     if not options.dry_run and customers_db.count_live(store) > 0:
         report.backup = _backup(store)
+    if options.on_duplicate not in dups.ON_DUPLICATE:
+        raise UsageError(
+            f"--on-duplicate {options.on_duplicate}: use one of {', '.join(dups.ON_DUPLICATE)}"
+        )
     id_map: dict[str, int] = {}  # crmcli id in an exported workbook -> id here
     rejected_ids: set[str] = set()  # customer numbers of rejected customer rows
+    # Customer numbers of rows folded into another customer (id) or skipped (why), for the
+    # interactions sheet.
+    numbers: dict[str, int | str] = {}
     try:
         with store.write():
+            if any(p.kind == "customers" for p in import_plan.sheets):
+                dups.ensure_keys(store)
             for planned in import_plan.sheets:
                 result = SheetResult(
                     sheet=planned.sheet.sheet_name,
@@ -346,8 +366,9 @@ def run(
                 )
                 report.sheets.append(result)
                 if planned.kind == "customers":
+                    result.duplicates.on_duplicate = options.on_duplicate
                     _CustomerImport(
-                        store, vault, planned, options, result, id_map, rejected_ids
+                        store, vault, planned, options, result, id_map, rejected_ids, numbers
                     ).run(advance)
                 else:
                     follow_ups_given = any(
@@ -356,7 +377,14 @@ def run(
                         if p.kind == "customers"
                     )
                     _InteractionImport(
-                        store, planned, options, result, id_map, rejected_ids, follow_ups_given
+                        store,
+                        planned,
+                        options,
+                        result,
+                        id_map,
+                        rejected_ids,
+                        numbers,
+                        follow_ups_given,
                     ).run(advance)
             for result in report.sheets:  # a missing name is found after the row was read
                 result.problems.sort(key=lambda p: p.row)
@@ -368,6 +396,10 @@ def run(
         pass
     if not options.dry_run and any(s.rejects for s in report.sheets):
         _write_rejects(report, import_plan.path, options.rejects)
+    for result in report.sheets:
+        if result.duplicates.review_groups and not options.dry_run:
+            target = options.review_file or dups.default_review_path(import_plan.path)
+            report.review_error = dups.write_review(result.duplicates, Path(target))
     return report
 
 
@@ -398,6 +430,14 @@ def _audit(store: Store, report: ImportReport) -> None:
     }
     for name in ("created", "updated", "unchanged", "skipped", "rejected"):
         details[name] = sum(getattr(s, name) for s in customers)
+    for sheet in customers:
+        if sheet.duplicates.total:
+            found = sheet.duplicates
+            details["duplicates"] = {
+                "on_duplicate": found.on_duplicate,
+                "likely": {k: n for k, n in found.likely.items() if n},
+                "possible": found.possible,
+            }
     if interactions:
         details["interactions"] = {
             n: sum(getattr(s, n) for s in interactions)
@@ -453,11 +493,15 @@ class _CustomerImport(_Sheet):
         result: SheetResult,
         id_map: dict[str, int],
         rejected_ids: set[str],
+        numbers: dict[str, int | str],
     ) -> None:
         super().__init__(planned, options, result)
         self.store = store
         self.vault = vault
         self.id_map = id_map
+        self.numbers = numbers
+        self.twins = dups.TwinFinder(store, vault)
+        self.known: dict[int, tuple[str | None, str]] = {}  # the chunk's _Lookups.known
         self.reader = CustomerRows(
             planned.sheet.headers,
             planned.header_map,
@@ -503,11 +547,16 @@ class _CustomerImport(_Sheet):
                 rows.append((row, cells))
             self._apply(rows)
             bulk.insert_customers(self.store, list(self.pending.values()), self.vault, self.stamp)
+            self.twins.flushed(list(self.pending))
             self.pending.clear()
             for local in (self.local_ext, self.local_e164, self.local_tail8, self.local_emails):
                 local.clear()
             self.name_keys.clear()
             advance(len(chunk))
+        if self.result.duplicates.review_pairs:
+            self.result.duplicates.review_groups = dups.review_groups(
+                self.store, self.result.duplicates
+            )
 
     # -- matching -----------------------------------------------------------------------
     # A phone is the same phone when the E.164 forms are equal; the last 8 digits decide only
@@ -550,7 +599,7 @@ class _CustomerImport(_Sheet):
         )
         ids = {i for ids in (*db.e164.values(), *db.emails.values()) for i in ids}
         ids |= {i for pairs in db.tail8.values() for i, _ in pairs}
-        db.known = bulk.identities(self.store, ids)
+        db.known = self.known = bulk.identities(self.store, ids)
         for row, cells, contacts in hashed:
             self._one(row, cells, contacts, db)
 
@@ -571,38 +620,85 @@ class _CustomerImport(_Sheet):
         target = self.local_ext.get(ext) if ext else None
         if target is None and ext:
             target = db.owners.get(ext)
-        conflicts: set[int] = set()
         if target is None and (contacts.phones or contacts.emails):
             scores: dict[int, int] = {}
-            holders = [self._holders(p, db) for p in contacts.phones]
-            holders += [
-                db.emails.get(e, set()) | self.local_emails.get(e, set()) for e in contacts.emails
-            ]
-            for found in holders:
-                for cid in found:
+            personal: set[int] = set()  # share a mobile, another phone or an e-mail
+            for phone, contact in zip(row.phones, contacts.phones, strict=True):
+                for cid in self._holders(contact, db):
                     scores[cid] = scores.get(cid, 0) + 1
+                    if not dups.is_landline(phone):
+                        personal.add(cid)
+            for email in contacts.emails:
+                for cid in db.emails.get(email, set()) | self.local_emails.get(email, set()):
+                    scores[cid] = scores.get(cid, 0) + 1
+                    personal.add(cid)
             name_key = matching.name_key(row.fields["name"]) if row.fields.get("name") else ""
             best: tuple[int, int, int] | None = None
             for cid, score in scores.items():
                 their_ext, their_name = self._identity(cid, db.known)
+                same_name = bool(name_key) and name_key == their_name
                 if ext and their_ext and their_ext != ext:
-                    conflicts.add(cid)  # another customer number: a different record
-                    continue
+                    continue  # another customer number: a different record
                 if row.source_id and self.source_of.get(cid, row.source_id) != row.source_id:
-                    conflicts.add(cid)  # two customers of one export are two customers
-                    continue
-                rank = (score, int(bool(name_key) and name_key == their_name), -cid)
+                    continue  # two customers of one export are two customers
+                if cid not in personal and not same_name:
+                    continue  # colleagues share an office landline, not an identity
+                rank = (score, int(same_name), -cid)
                 if best is None or rank > best:
                     best = rank
             target = -best[2] if best else None
         if target is None:
-            self._create(row, cells, contacts, conflicts)
+            target = self._not_identified(row, cells, contacts)
         elif target in self.pending:
             self._fill_pending(self.pending[target], row, contacts)
         else:
             self._update(target, row, contacts)
         if row.source_id and target is not None:
             self.id_map[row.source_id] = target
+
+    def _not_identified(
+        self, row: CustomerRow, cells: list[object], contacts: _Contacts
+    ) -> int | None:
+        """A row that matched no customer exactly: ask the duplicate matcher, then create,
+        fill, skip or report as --on-duplicate says (see import_duplicates)."""
+        if not row.fields.get("name"):
+            return self._create(row, cells, contacts, None)  # rejected: a customer needs a name
+        rec = dups.row_record(
+            row.fields, row.phones, [t for _, t in contacts.phones], contacts.emails
+        )
+
+        def excluded(cid: int) -> bool:  # two customers of one export are two customers
+            return bool(row.source_id) and self.source_of.get(cid, row.source_id) != row.source_id
+
+        twin = self.twins.best(rec, excluded)
+        decision = "created"
+        if twin is not None and twin.band == "likely":
+            decision = dups.DECISIONS[self.options.on_duplicate]
+        ext = row.fields.get("external_id")
+        target: int | None
+        if decision == "skipped":
+            assert twin is not None
+            self.result.skipped += 1
+            target = None
+            if ext:
+                self.numbers[ext] = (
+                    f"customer {ext} was skipped as a likely duplicate of #{twin.customer_id}"
+                )
+        elif decision == "updated":
+            assert twin is not None
+            target = twin.customer_id
+            if target in self.pending:
+                self._fill_pending(self.pending[target], row, contacts)
+            else:
+                self._update(target, row, contacts)
+            if ext:
+                self.numbers[ext] = target
+        else:
+            target = self._create(row, cells, contacts, rec)
+        if twin is not None:
+            name = row.fields["name"]
+            self.result.duplicates.add(dups.DuplicatePair(row.number, name, twin, decision, target))
+        return target
 
     # -- writing ------------------------------------------------------------------------
 
@@ -611,14 +707,14 @@ class _CustomerImport(_Sheet):
         row: CustomerRow,
         cells: list[object],
         contacts: _Contacts,
-        conflicts: set[int],
-    ) -> None:
+        rec: dups.ms.MatchRecord | None,
+    ) -> int | None:
         from crmcli import matching
 
         if not row.fields.get("name"):
             column = row.columns.get("name", "")
             self.reject(row.number, cells, column, "a customer needs a name")
-            return
+            return None
         fields = dict(row.fields)
         fields.setdefault("kind", "person")
         fields.setdefault("status", "lead")
@@ -633,11 +729,9 @@ class _CustomerImport(_Sheet):
             self.id_map[row.source_id] = cid
             self.source_of[cid] = row.source_id
         self.result.created += 1
-        if conflicts:
-            others = ", ".join(f"#{c}" for c in sorted(conflicts))
-            self.result.possible_duplicates.append(
-                f"row {row.number} (#{cid}) shares a phone or email with {others}"
-            )
+        if rec is not None:
+            self.twins.created(cid, rec)
+        return cid
 
     def _remember(self, cid: int, contacts: _Contacts) -> None:
         for e164, tail8 in contacts.phones:
@@ -711,9 +805,12 @@ class _CustomerImport(_Sheet):
             customers_db.add_emails(store, cid, new_emails, self.vault)
         customers_db.set_tags(store, cid, new_tags)
         customers_db.update(store, cid, changes)  # refreshes derived keys and the index
+        self.twins.changed(cid)
         self._remember(cid, contacts)
         if changes.get("external_id"):
             self.local_ext[changes["external_id"]] = cid
+            if cid in self.known:  # a later row of this chunk must see the number
+                self.known[cid] = (changes["external_id"], self.known[cid][1])
         details: dict[str, Any] = {"row": row.number}
         if changes:
             details["changed"] = {k: (current[k], v) for k, v in sorted(changes.items())}
@@ -740,12 +837,14 @@ class _InteractionImport(_Sheet):
         result: SheetResult,
         id_map: dict[str, int],
         rejected_ids: set[str],
+        numbers: dict[str, int | str],
         follow_ups_given: bool,
     ) -> None:
         super().__init__(planned, options, result)
         self.store = store
         self.id_map = id_map
         self.rejected_ids = rejected_ids
+        self.numbers = numbers
         self.follow_ups_given = follow_ups_given
         self.reader = InteractionRows(
             planned.sheet.headers,
@@ -816,6 +915,13 @@ class _InteractionImport(_Sheet):
                 return survivor
         if value in self.rejected_ids:
             return f"customer {value} was rejected on the customers sheet"
+        if value in self.numbers:  # folded into a customer by --on-duplicate, or skipped
+            folded = self.numbers[value]
+            return (
+                folded
+                if isinstance(folded, str)
+                else customers_db.survivor_of(self.store, folded) or folded
+            )
         if how == "external_id":
             return f"no customer with customer number {value!r}"
         if value.isdigit() and len(value) < 7:

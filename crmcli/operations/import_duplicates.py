@@ -1,0 +1,259 @@
+"""What `import` does with a row that looks like a customer it already has (`--on-duplicate`).
+
+An import first matches by identity (importing.py): customer number, then an identical phone or
+e-mail (an office landline alone identifies nobody: colleagues share it). A row that matches
+nothing that way is put to the duplicate matcher `add` and `dedupe` use
+(`operations.dedupe.score_against`), against the database and against the rows created earlier
+in the same file: earlier chunks are in the database, their match keys refreshed after each bulk
+insert (`flushed`); the current chunk is held here in memory.
+
+A row whose best match is *likely* becomes, by `--on-duplicate`:
+
+- `create` (the default): a new customer, reported as a likely duplicate. A wrong "create" is
+  undone by `crmcli dedupe` / `merge` (journalled, `unmerge` restores); a wrong "update" mixes two
+  people's details into one record with no undo, so guessing is never the default.
+- `update`: the matched customer gets its blanks filled, as on an exact match.
+- `skip`: not imported; counted as skipped and listed.
+- `review`: created, and written with its likely twin to a review workbook (the format of
+  `dedupe --review-file`, pre-filled keep/merge) for `crmcli dedupe --apply`.
+
+A *possible* match is never acted on, only reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crmcli import matching_score as ms
+from crmcli.operations import dedupe
+from crmcli.store import customers as customers_db
+from crmcli.store import match_keys as match_keys_db
+
+if TYPE_CHECKING:
+    from crmcli.credentials import Vault
+    from crmcli.normalize import Phone
+    from crmcli.operations.dedupe import DuplicateGroup
+    from crmcli.store import Store
+
+ON_DUPLICATE = ("create", "update", "skip", "review")
+DECISIONS = {"create": "created", "update": "updated", "skip": "skipped", "review": "review"}
+FIRST_PAIRS = 100  # pairs kept for the summary; the review workbook gets all of them
+
+
+@dataclass
+class Twin:
+    """The best match of a row: an existing customer (or one created earlier in the file)."""
+
+    customer_id: int
+    name: str
+    score: float
+    band: str  # "likely" or "possible"
+    reasons: list[str]
+
+
+@dataclass
+class DuplicatePair:
+    row: int  # the row number Excel shows
+    name: str
+    twin: Twin
+    decision: str  # created / updated / skipped / review (a possible match: always created)
+    customer_id: int | None  # the row's customer: new, the twin when updated, None when skipped
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "name": self.name,
+            "id": self.customer_id,
+            "band": self.twin.band,
+            "score": self.twin.score,
+            "matches": self.twin.customer_id,
+            "matches_name": self.twin.name,
+            "decision": self.decision,
+            "reasons": self.twin.reasons,
+        }
+
+
+@dataclass
+class DuplicateSummary:
+    """Per customers sheet: what happened to rows that resemble a customer."""
+
+    on_duplicate: str = "create"
+    likely: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DECISIONS.values(), 0))
+    possible: int = 0
+    pairs: list[DuplicatePair] = field(default_factory=list)  # the first FIRST_PAIRS
+    skipped_rows: list[int] = field(default_factory=list)
+    review_pairs: list[tuple[int, int, Twin]] = field(default_factory=list)  # (new id, twin)
+    review_groups: list[DuplicateGroup] = field(default_factory=list)
+    review_file: str | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.likely.values()) + self.possible
+
+    def add(self, pair: DuplicatePair) -> None:
+        if pair.twin.band == "likely":
+            self.likely[pair.decision] += 1
+        else:
+            self.possible += 1
+        if pair.decision == "skipped":
+            self.skipped_rows.append(pair.row)
+        if pair.decision == "review" and pair.customer_id is not None:
+            self.review_pairs.append((pair.customer_id, pair.twin.customer_id, pair.twin))
+        if len(self.pairs) < FIRST_PAIRS:
+            self.pairs.append(pair)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "on_duplicate": self.on_duplicate,
+            "likely": sum(self.likely.values()),
+            **{f"likely_{k}": n for k, n in self.likely.items()},
+            "possible": self.possible,
+            "skipped_rows": self.skipped_rows,
+            "pairs": [p.as_dict() for p in self.pairs],
+            "review_file": self.review_file,
+        }
+
+
+def is_landline(phone: Phone) -> bool:
+    return ms.PhoneFacts("", phone.e164).kind == "landline"
+
+
+def ensure_keys(store: Store) -> None:
+    """Inside the import's transaction: key the customers a bulk load left without match keys
+    (`dedupe.ensure_keys`, which takes its own transaction, does the same)."""
+    stale = match_keys_db.stale_ids(store)
+    if stale or store.meta("match_keys_version") != match_keys_db.KEYS_VERSION:
+        match_keys_db.refresh(store, stale)
+        match_keys_db.mark_current(store)
+
+
+def row_record(
+    fields: dict[str, Any], phones: list[Phone], tail8_hashes: list[str], email_hashes: list[str]
+) -> ms.MatchRecord:
+    """A validated row as a match record (contact tokens: the store's keyed hashes)."""
+    return ms.match_record(
+        0,
+        kind=fields.get("kind"),
+        name=fields.get("name") or "",
+        company=fields.get("company"),
+        gender=fields.get("gender"),
+        phones=[dedupe.phone_facts(t, p) for p, t in zip(phones, tail8_hashes, strict=True)],
+        emails=["e:" + e for e in email_hashes],
+    )
+
+
+class TwinFinder:
+    """The duplicate matcher for one import: one row at a time, the database plus the rows of
+    the current chunk that are not written yet."""
+
+    def __init__(
+        self, store: Store, vault: Vault | None, max_block: int = dedupe.DEFAULT_MAX_BLOCK
+    ) -> None:
+        self.store = store
+        self.vault = vault
+        self.max_block = max_block
+        self.stored: dict[int, ms.MatchRecord] = {}  # records read this chunk
+        self.pending: dict[int, ms.MatchRecord] = {}  # created this chunk, not written yet
+        self.pending_keys: dict[str, set[int]] = {}
+
+    def best(self, rec: ms.MatchRecord, excluded: Callable[[int], bool]) -> Twin | None:
+        """The row's best likely or possible match, or None (`likely_duplicates_of`'s rules)."""
+        keys = rec.keys
+        if not keys:
+            return None
+        stored_counts = match_keys_db.counts(self.store, keys)
+        counts = {k: stored_counts.get(k, 0) + len(self.pending_keys.get(k, ())) for k in keys}
+        usable = [k for k in keys if 0 < counts[k] < self.max_block]
+        ids = set(match_keys_db.holders(self.store, [k for k in usable if stored_counts.get(k)]))
+        for key in usable:
+            ids |= self.pending_keys.get(key, set())
+        ids = {i for i in ids if not excluded(i)}
+        if not ids:
+            return None
+        missing = [i for i in ids if i not in self.pending and i not in self.stored]
+        if missing:
+            self.stored.update(dedupe.load_records(self.store, missing, self.vault))
+            ids = {i for i in ids if i in self.pending or i in self.stored}
+        others = {i: self.pending.get(i) or self.stored[i] for i in ids}
+        found = dedupe.score_against(rec, others, counts)
+        if not found:
+            return None
+        customer_id, score, band, reasons = found[0]
+        return Twin(customer_id, others[customer_id].name, score, band, reasons)
+
+    def created(self, customer_id: int, rec: ms.MatchRecord) -> None:
+        """A row became a new customer of the current chunk: later rows are compared with it."""
+        rec.id = customer_id
+        self.pending[customer_id] = rec
+        for key in rec.keys:
+            self.pending_keys.setdefault(key, set()).add(customer_id)
+
+    def changed(self, customer_id: int) -> None:
+        """A stored customer was updated: read it again when it is next a candidate."""
+        self.stored.pop(customer_id, None)
+
+    def flushed(self, ids: list[int]) -> None:
+        """The chunk's new customers were bulk-inserted: key them (bulk inserts write no match
+        keys) so the rest of the file and later commands see them."""
+        if ids:
+            match_keys_db.refresh(self.store, ids)
+        self.pending.clear()
+        self.pending_keys.clear()
+        self.stored.clear()
+
+
+# -- the review workbook --------------------------------------------------------------------
+
+
+def review_groups(store: Store, summary: DuplicateSummary) -> list[DuplicateGroup]:
+    """One group per existing customer: it (kept) and the rows created as its likely twins
+    (merged), in the shape `dedupe --review-file` writes. Runs inside the import's transaction,
+    after the last chunk is written."""
+    from crmcli.operations.dedupe import MEMBER_FIELDS, DuplicateGroup
+
+    by_twin: dict[int, list[tuple[int, Twin]]] = {}
+    for new_id, twin_id, twin in summary.review_pairs:
+        by_twin.setdefault(twin_id, []).append((new_id, twin))
+    ids = [i for twin_id, rows in by_twin.items() for i in (twin_id, *(n for n, _ in rows))]
+    records = {r["id"]: r for r in customers_db.records(store, ids)}
+    groups = []
+    for number, (twin_id, rows) in enumerate(by_twin.items(), 1):
+        members = [twin_id, *(n for n, _ in rows)]
+        pairs = [
+            {"a": twin_id, "b": n, "score": t.score, "band": t.band, "reasons": t.reasons}
+            for n, t in rows
+        ]
+        weakest = min(rows, key=lambda r: r[1].score)
+        groups.append(
+            DuplicateGroup(
+                number=number,
+                band="likely",
+                score=weakest[1].score,
+                weakest=(twin_id, weakest[0]),
+                survivor=twin_id,  # the customer already there stays
+                members=[{k: records[m].get(k) for k in MEMBER_FIELDS} for m in members],
+                pairs=pairs,
+            )
+        )
+    return groups
+
+
+def default_review_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.duplicates.xlsx")
+
+
+def write_review(summary: DuplicateSummary, target: Path) -> str | None:
+    """Write the review workbook (after commit); returns an error message or None."""
+    from crmcli.operations.dedupe import DedupeReport
+    from crmcli.operations.dedupe_review import write_review_file
+
+    report = DedupeReport(summary.review_groups, customers=0, candidate_pairs=0)
+    try:
+        write_review_file(target, report)
+    except OSError as exc:
+        return f"could not write {target}: {exc.strerror or exc}"
+    summary.review_file = str(target)
+    return None
