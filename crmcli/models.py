@@ -15,35 +15,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from crmcli import normalize
 from crmcli.errors import InvalidInput, SensitiveDataRefused
+from crmcli.fields import RECORD_FIELDS  # noqa: F401  (re-exported: the record's names)
 from crmcli.normalize import Phone
 from crmcli.sensitive import refuse_sensitive
-
-# The public record, in the order listings and exports show it (DESIGN.md).
-RECORD_FIELDS = (
-    "id",
-    "external_id",
-    "kind",
-    "name",
-    "company",
-    "phones",
-    "emails",
-    "status",
-    "grade",
-    "source",
-    "industry",
-    "city",
-    "gender",
-    "budget",
-    "needs",
-    "tags",
-    "notes",
-    "first_contact_on",
-    "last_contacted_at",
-    "next_follow_up_on",
-    "archived_at",
-    "created_at",
-    "updated_at",
-)
 
 TEXT_FIELDS = ("external_id", "name", "company", "industry", "city", "budget", "needs")
 

@@ -19,37 +19,14 @@ from crmcli.commands.shared import (
     open_db,
     split_values,
 )
+from crmcli.fields import RECORD_FIELDS
 from crmcli.render import Column, Format
 
 if TYPE_CHECKING:
     from crmcli.store.search import Filters
 
 # The machine formats' fields: the record's names from DESIGN.md, in a stable order.
-CUSTOMER_FIELDS = (
-    "id",
-    "external_id",
-    "kind",
-    "name",
-    "company",
-    "phones",
-    "emails",
-    "status",
-    "grade",
-    "source",
-    "industry",
-    "city",
-    "gender",
-    "budget",
-    "needs",
-    "tags",
-    "notes",
-    "first_contact_on",
-    "last_contacted_at",
-    "next_follow_up_on",
-    "archived_at",
-    "created_at",
-    "updated_at",
-)
+CUSTOMER_FIELDS = RECORD_FIELDS
 
 CUSTOMER_COLUMNS = (
     Column("id", "ID", style="dim", justify="right"),

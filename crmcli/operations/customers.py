@@ -14,19 +14,9 @@ if TYPE_CHECKING:
     from crmcli.models import CustomerDraft
     from crmcli.store import Store
 
+# Every editable field but the three a customer cannot be without, and the collections.
 CLEARABLE = (
-    "external_id",
-    "company",
-    "grade",
-    "source",
-    "industry",
-    "city",
-    "gender",
-    "budget",
-    "needs",
-    "notes",
-    "first_contact_on",
-    "next_follow_up_on",
+    *(f for f in customers_db.EDITABLE if f not in ("name", "kind", "status")),
     "phones",
     "emails",
     "tags",
@@ -100,7 +90,7 @@ def _check_external_id(store: Store, external_id: str | None, customer_id: int |
 
 def _masked_summary(store: Store, customer_id: int) -> dict[str, Any]:
     (record,) = customers_db.records(store, [customer_id])
-    from crmcli.models import RECORD_FIELDS
+    from crmcli.fields import RECORD_FIELDS
 
     return {k: record[k] for k in RECORD_FIELDS if record.get(k) not in (None, [], "")}
 

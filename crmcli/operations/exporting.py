@@ -301,7 +301,7 @@ def _write_json(
     result: ExportResult,
     advance: Callable[[int], None],
 ) -> None:
-    from crmcli.models import RECORD_FIELDS
+    from crmcli.fields import RECORD_FIELDS
 
     interaction_fields = ("at", "channel", "summary", "outcome", "next_follow_up_on")
 
