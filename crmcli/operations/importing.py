@@ -501,6 +501,7 @@ class _CustomerImport(_Sheet):
         self.id_map = id_map
         self.numbers = numbers
         self.twins = dups.TwinFinder(store, vault)
+        self.row_records: dict[int, dups.ms.MatchRecord] = {}  # by row number, this chunk
         self.known: dict[int, tuple[str | None, str]] = {}  # the chunk's _Lookups.known
         self.reader = CustomerRows(
             planned.sheet.headers,
@@ -600,6 +601,12 @@ class _CustomerImport(_Sheet):
         ids = {i for ids in (*db.e164.values(), *db.emails.values()) for i in ids}
         ids |= {i for pairs in db.tail8.values() for i, _ in pairs}
         db.known = self.known = bulk.identities(self.store, ids)
+        self.row_records.clear()
+
+        def upcoming() -> list[dups.ms.MatchRecord]:
+            return [self._record(row, contacts) for row, _, contacts in hashed]
+
+        self.twins.begin(upcoming)
         for row, cells, contacts in hashed:
             self._one(row, cells, contacts, db)
 
@@ -663,9 +670,7 @@ class _CustomerImport(_Sheet):
         fill, skip or report as --on-duplicate says (see import_duplicates)."""
         if not row.fields.get("name"):
             return self._create(row, cells, contacts, None)  # rejected: a customer needs a name
-        rec = dups.row_record(
-            row.fields, row.phones, [t for _, t in contacts.phones], contacts.emails
-        )
+        rec = self._record(row, contacts)
 
         def excluded(cid: int) -> bool:  # two customers of one export are two customers
             return bool(row.source_id) and self.source_of.get(cid, row.source_id) != row.source_id
@@ -699,6 +704,15 @@ class _CustomerImport(_Sheet):
             name = row.fields["name"]
             self.result.duplicates.add(dups.DuplicatePair(row.number, name, twin, decision, target))
         return target
+
+    def _record(self, row: CustomerRow, contacts: _Contacts) -> dups.ms.MatchRecord:
+        """The row as the duplicate matcher sees it (built once per row)."""
+        rec = self.row_records.get(row.number)
+        if rec is None:
+            tail8 = [t for _, t in contacts.phones]
+            rec = dups.row_record(row.fields, row.phones, tail8, contacts.emails)
+            self.row_records[row.number] = rec
+        return rec
 
     # -- writing ------------------------------------------------------------------------
 
