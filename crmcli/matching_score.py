@@ -534,6 +534,35 @@ def _company_evidence(a: MatchRecord, b: MatchRecord) -> list[Evidence]:
     return []
 
 
+def may_reach(
+    a: MatchRecord, b: MatchRecord, threshold: float, freq: Frequency = _one_frequency
+) -> bool:
+    """False only when `score_pair(a, b, freq).score` is surely below `threshold`.
+
+    An upper bound from the cheap evidence, taken before the dear one (names): a shared phone
+    or e-mail says "maybe" at once; otherwise a near phone, the company, the genders and the
+    best the names could give (identical, discounted when common) must reach the threshold.
+    Most candidate pairs are namesakes with nothing else in common, and stop here.
+    """
+    if not a.phone_keys.isdisjoint(b.phone_keys) or not a.email_set.isdisjoint(b.email_set):
+        return True
+    bound = 0.0
+    for da in a.long_digits:
+        if any(_near_digits(da, db) for db in b.long_digits):
+            bound = W_NEAR_PHONE
+            break
+    if a.kind != b.kind:
+        return bound + W_KIND_DIFFERS >= threshold
+    if a.name_key and b.name_key:
+        k = max(freq(a.name_block), freq(b.name_block))
+        bound += round(W_NAME_SAME * common_factor(k), 1)
+    if a.kind != "company":
+        bound += sum(e.points for e in _company_evidence(a, b))
+        if a.gender and b.gender and a.gender != b.gender:
+            bound += W_GENDER_DIFFERS
+    return bound >= threshold - 0.05  # the total is rounded to 0.1
+
+
 def score_pair(a: MatchRecord, b: MatchRecord, freq: Frequency = _one_frequency) -> PairScore:
     """Score two records: the sum of the evidence, each piece with its reason. Symmetric.
 

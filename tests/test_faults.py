@@ -323,7 +323,8 @@ def test_the_harness_catches_an_operation_that_is_not_atomic(
         lambda ws: ws.python(
             "from crmcli.operations.customers import set_archived\n"
             "from crmcli.store import open_store\n"
-            "with open_store(db) as store:\n"
+            "from pathlib import Path\n"
+            "with open_store(Path(db)) as store:\n"
             "    store.command = 'archive'\n"
             "    for i in range(1, 601):\n"
             "        set_archived(store, [i], True)\n"

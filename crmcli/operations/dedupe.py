@@ -224,9 +224,11 @@ def find_groups(
 
     scored: list[ms.PairScore] = []
     for n, (a, b) in enumerate(pairs, 1):
-        p = ms.score_pair(records[a], records[b], frequency)
-        if p.score >= threshold:
-            scored.append(p)
+        ra, rb = records[a], records[b]
+        if ms.may_reach(ra, rb, threshold, frequency):
+            p = ms.score_pair(ra, rb, frequency)
+            if p.score >= threshold:
+                scored.append(p)
         if tick is not None and n % 5000 == 0:
             tick(5000)
     clusters = mc.cluster(scored, score, threshold=threshold)
