@@ -94,13 +94,42 @@ class PhoneFacts:
         return self.token == other.token
 
 
+_NO_KEYS: frozenset[str] = frozenset()
+
+
 class MatchRecord:
     """One customer as the matcher sees it; build with `match_record`.
 
     What pypinyin must compute (syllables, folded company names, the blocking keys) is
-    computed on first use and kept: a dedupe run reads the stored keys and stored pinyin, and
-    most pairs never need the rest.
+    computed on first use and kept, unless it comes stored (`facts`): a dedupe run reads the
+    stored keys, pinyin and facts, and never imports pypinyin. Slotted: a 1M-customer run
+    holds most customers at once.
     """
+
+    __slots__ = (
+        "_company_fold",
+        "_keys",
+        "_name_block",
+        "_org_key",
+        "_syllables",
+        "cjk",
+        "company",
+        "company_key",
+        "email_set",
+        "emails",
+        "gender",
+        "id",
+        "kind",
+        "long_digits",
+        "name",
+        "name_key",
+        "near_keys",
+        "phone_keys",
+        "phones",
+        "pinyin",
+        "sorted_words",
+        "words",
+    )
 
     def __init__(
         self,
@@ -127,12 +156,19 @@ class MatchRecord:
         self.emails = emails  # equality tokens ("e:" + keyed hash, or the address)
         # Per record, not per pair: what scoring tests first. Two phones can be the same only
         # when they share a token or an E.164, so an empty intersection of `phone_keys`
-        # rules out every shared phone without comparing them one by one.
-        self.phone_keys = frozenset(
-            [p.token for p in phones] + ["x:" + p.e164 for p in phones if p.e164]
-        )
-        self.email_set = frozenset(emails)
-        self.long_digits = tuple(p.digits for p in phones if len(p.digits) >= 8)
+        # rules out every shared phone without comparing them one by one; two phones one digit
+        # apart share a `near_keys` entry (`_near_keys`).
+        if phones:
+            self.phone_keys = frozenset(
+                [p.token for p in phones] + ["x:" + p.e164 for p in phones if p.e164]
+            )
+            self.long_digits = tuple(p.digits for p in phones if len(p.digits) >= 8)
+            self.near_keys = frozenset(k for d in self.long_digits for k in _near_keys(d))
+        else:
+            self.phone_keys = _NO_KEYS
+            self.near_keys = frozenset()
+            self.long_digits = ()
+        self.email_set = frozenset(emails) if emails else _NO_KEYS
         person = kind != "company"
         self.cjk = person and matching.has_cjk(name_key)
         # CJK names: full pinyin without spaces ('zhangwei'), as the store keeps it per
@@ -142,46 +178,64 @@ class MatchRecord:
         self.pinyin = (pinyin or "") if self.cjk else ""
         # Latin names: words without initials ('john', 'smith').
         self.words = _latin_words(name_key) if person and not self.cjk else ()
-        self.sorted_words = sorted(self.words)
+        self.sorted_words = tuple(sorted(self.words))
+        self._syllables: tuple[str, ...] | None = None
+        self._company_fold: str | None = None
+        self._org_key: str | None = None
+        self._name_block: str | None = None
+        self._keys: frozenset[str] | None = None
         if facts is not None:
-            # Stored at write time (`stored_facts`): the cached properties below are then
-            # never computed, and a dedupe run never imports pypinyin.
-            syllables, company_fold, org_key = facts
-            self.__dict__["syllables"] = syllables
-            self.__dict__["company_fold"] = company_fold
+            # Stored at write time (`stored_facts`): never computed here.
+            self._syllables, self._company_fold, org_key = facts
             if kind == "company":
-                self.__dict__["org_key"] = org_key
+                self._org_key = org_key
 
-    @functools.cached_property
+    @property
     def syllables(self) -> tuple[str, ...]:
-        return tuple(matching.pinyin_syllables(self.name_key)) if self.cjk else ()
+        if self._syllables is None:
+            self._syllables = (
+                tuple(matching.pinyin_syllables(self.name_key)) if self.cjk else ()
+            )
+        return self._syllables
 
-    @functools.cached_property
+    @property
     def company_fold(self) -> str:
         """The core of the company (a company's own name, or a person's employer),
         pinyin-folded so traditional and simplified spellings meet."""
-        source = self.name if self.kind == "company" else self.company
-        if not source or not self.name_key:
-            return ""
-        return _fold_cjk(matching.company_core_key(source))
+        if self._company_fold is None:
+            source = self.name if self.kind == "company" else self.company
+            if not source or not self.name_key:
+                self._company_fold = ""
+            else:
+                self._company_fold = _fold_cjk(matching.company_core_key(source))
+        return self._company_fold
 
-    @functools.cached_property
+    @property
     def org_key(self) -> str:
         """A company's own name without legal form, pinyin-folded."""
-        return _fold_cjk(matching.company_key(self.name)) if self.name_key else ""
+        if self._org_key is None:
+            self._org_key = (
+                _fold_cjk(matching.company_key(self.name)) if self.name_key else ""
+            )
+        return self._org_key
 
-    @functools.cached_property
+    @property
     def name_block(self) -> str:
         """The name's blocking key, whose block size says how common the name is."""
-        if self.kind == "company":
-            return "c:" + self.company_fold
-        if self.cjk:
-            return "p:" + self.pinyin
-        return "p:" + "".join(sorted(self.words[:1] + self.words[-1:]))
+        if self._name_block is None:
+            if self.kind == "company":
+                self._name_block = "c:" + self.company_fold
+            elif self.cjk:
+                self._name_block = "p:" + self.pinyin
+            else:
+                self._name_block = "p:" + "".join(sorted(self.words[:1] + self.words[-1:]))
+        return self._name_block
 
-    @functools.cached_property
+    @property
     def keys(self) -> frozenset[str]:
-        return frozenset(blocking_keys(self))
+        if self._keys is None:
+            self._keys = frozenset(blocking_keys(self))
+        return self._keys
 
 
 # What a record needs of pypinyin, computed when its keys are (at write time) and stored beside
@@ -344,6 +398,14 @@ def common_factor(k: int) -> float:
     if k <= 4:
         return 1.0
     return max(COMMON_NAME_FLOOR, 1.0 / (1.0 + math.log2(k / 4.0)))
+
+
+def _near_keys(digits: str) -> tuple[tuple[int, str], tuple[int, str]]:
+    """Two numbers one digit apart (`_near_digits`) share one of these: the length with the
+    first k digits, or the length with the last k digits (see there)."""
+    n = len(digits)
+    k = (n - 1) // 2
+    return (n, digits[:k]), (-n, digits[n - k :])
 
 
 def _near_digits(a: str, b: str) -> bool:
@@ -546,21 +608,32 @@ def may_reach(
     """
     if not a.phone_keys.isdisjoint(b.phone_keys) or not a.email_set.isdisjoint(b.email_set):
         return True
-    bound = 0.0
-    for da in a.long_digits:
-        if any(_near_digits(da, db) for db in b.long_digits):
-            bound = W_NEAR_PHONE
-            break
+    threshold -= 0.05  # the total is rounded to 0.1
     if a.kind != b.kind:
-        return bound + W_KIND_DIFFERS >= threshold
-    if a.name_key and b.name_key:
-        k = max(freq(a.name_block), freq(b.name_block))
-        bound += round(W_NAME_SAME * common_factor(k), 1)
-    if a.kind != "company":
-        bound += sum(e.points for e in _company_evidence(a, b))
-        if a.gender and b.gender and a.gender != b.gender:
-            bound += W_GENDER_DIFFERS
-    return bound >= threshold - 0.05  # the total is rounded to 0.1
+        bound = W_KIND_DIFFERS
+    else:
+        bound = 0.0
+        if a.name_key and b.name_key:
+            bound = _name_bound(max(freq(a.name_block), freq(b.name_block)))
+        if a.kind != "company":
+            if a.company_key and b.company_key:
+                if a.company_key == b.company_key:
+                    bound += W_COMPANY_KEY
+                elif a.company_fold and a.company_fold == b.company_fold:
+                    bound += W_COMPANY_CORE
+            if a.gender and b.gender and a.gender != b.gender:
+                bound += W_GENDER_DIFFERS
+    if bound >= threshold:
+        return True
+    if bound + W_NEAR_PHONE < threshold or a.near_keys.isdisjoint(b.near_keys):
+        return False
+    return any(_near_digits(da, db) for da in a.long_digits for db in b.long_digits)
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_bound(k: int) -> float:
+    """The most name evidence can give when `k` records share the name."""
+    return round(W_NAME_SAME * common_factor(k), 1)
 
 
 def score_pair(a: MatchRecord, b: MatchRecord, freq: Frequency = _one_frequency) -> PairScore:

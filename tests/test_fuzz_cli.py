@@ -283,8 +283,21 @@ def test_non_utf8_bytes_in_argv_are_refused_cleanly(db: Path) -> None:
         ("search", " ".join(f"w{i}" for i in range(600))),
         ("show", " ".join(f"w{i}" for i in range(600))),
         ("log", " ".join(f"w{i}" for i in range(600)), "hello"),
+        # Found by the fuzzer: '²'.isdigit() is true, and int('²') raised.
+        ("log", "²", "hello"),
+        ("show", "١٢"),
+        ("history", "#²"),
     ],
-    ids=["empty-status", "empty-kind", "search-600-words", "show-600-words", "log-600-words"],
+    ids=[
+        "empty-status",
+        "empty-kind",
+        "search-600-words",
+        "show-600-words",
+        "log-600-words",
+        "log-superscript-id",
+        "show-arabic-digits",
+        "history-superscript-id",
+    ],
 )
 def test_regressions(db: Path, args: tuple[str, ...]) -> None:
     check(list(args), db, changes=False)

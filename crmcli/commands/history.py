@@ -105,8 +105,9 @@ def _customer(store: Store, ref: str | None) -> int | None:
     if ref is None:
         return None
     ref = ref.strip()
-    if ref.lstrip("#").isdigit() and len(ref.lstrip("#")) < 7:
-        return int(ref.lstrip("#"))
+    number = ref.removeprefix("#")
+    if number.isascii() and number.isdigit() and len(number) < 7:  # not '²': int() refuses it
+        return int(number)
     from crmcli.operations.search import resolve
 
     return resolve(store, ref)

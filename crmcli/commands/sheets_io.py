@@ -265,7 +265,12 @@ def _duplicates(found: DuplicateSummary, dry_run: bool) -> None:
             f" ({twin.band}, score {twin.score:g}: {'; '.join(twin.reasons)}): {outcome}"
         )
     if found.total > _FIRST_PAIRS:
-        render.message(f"    … and {found.total - _FIRST_PAIRS} more (--format json lists 100)")
+        from crmcli.operations.import_duplicates import FIRST_PAIRS
+
+        render.message(
+            f"    … and {found.total - _FIRST_PAIRS} more (--format json lists the first"
+            f" {FIRST_PAIRS}; --on-duplicate review writes every likely one to a workbook)"
+        )
     if found.review_file:
         render.message(
             f"Likely duplicates written to {found.review_file}: check the decision column"

@@ -13,10 +13,12 @@ its scoring, shared with `import` (`operations.import_duplicates`), which batche
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import json
 import time
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -179,6 +181,19 @@ def _vault_if_any(store: Store) -> Vault | None:
 # -- the whole list -----------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a run makes millions of small acyclic objects, and
+    the collector's full passes over them cost 15-20% of a 100k run for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def find_groups(
     store: Store,
     *,
@@ -187,6 +202,16 @@ def find_groups(
     tick: Callable[[int], None] | None = None,
 ) -> DedupeReport:
     """Every group of probable duplicates, most certain first."""
+    with _no_gc():
+        return _find_groups(store, min_score, max_block, tick)
+
+
+def _find_groups(
+    store: Store,
+    min_score: float | None,
+    max_block: int,
+    tick: Callable[[int], None] | None,
+) -> DedupeReport:
     started = time.perf_counter()
     ensure_keys(store)
     threshold = ms.POSSIBLE if min_score is None else min_score

@@ -112,7 +112,8 @@ def resolve(store: Store, ref: str, *, include_archived: bool = True) -> int:
     candidates (exit 3 either way, nothing done).
     """
     ref = ref.strip()
-    if ref.isdigit() and len(ref) < 7:
+    # ASCII digits only: str.isdigit() is also true for '²' or '١', which int() refuses.
+    if ref.isascii() and ref.isdigit() and len(ref) < 7:
         survivor = customers_db.survivor_of(store, int(ref))
         if survivor is not None:
             return survivor
