@@ -166,7 +166,7 @@ class MatchRecord:
             self.near_keys = frozenset(k for d in self.long_digits for k in _near_keys(d))
         else:
             self.phone_keys = _NO_KEYS
-            self.near_keys = frozenset()
+            self.near_keys = _NO_KEYS
             self.long_digits = ()
         self.email_set = frozenset(emails) if emails else _NO_KEYS
         person = kind != "company"
@@ -193,9 +193,7 @@ class MatchRecord:
     @property
     def syllables(self) -> tuple[str, ...]:
         if self._syllables is None:
-            self._syllables = (
-                tuple(matching.pinyin_syllables(self.name_key)) if self.cjk else ()
-            )
+            self._syllables = tuple(matching.pinyin_syllables(self.name_key)) if self.cjk else ()
         return self._syllables
 
     @property
@@ -214,9 +212,7 @@ class MatchRecord:
     def org_key(self) -> str:
         """A company's own name without legal form, pinyin-folded."""
         if self._org_key is None:
-            self._org_key = (
-                _fold_cjk(matching.company_key(self.name)) if self.name_key else ""
-            )
+            self._org_key = _fold_cjk(matching.company_key(self.name)) if self.name_key else ""
         return self._org_key
 
     @property
@@ -400,12 +396,12 @@ def common_factor(k: int) -> float:
     return max(COMMON_NAME_FLOOR, 1.0 / (1.0 + math.log2(k / 4.0)))
 
 
-def _near_keys(digits: str) -> tuple[tuple[int, str], tuple[int, str]]:
+def _near_keys(digits: str) -> tuple[str, str]:
     """Two numbers one digit apart (`_near_digits`) share one of these: the length with the
     first k digits, or the length with the last k digits (see there)."""
     n = len(digits)
     k = (n - 1) // 2
-    return (n, digits[:k]), (-n, digits[n - k :])
+    return f"{digits[:k]}<{n}", f"{n}>{digits[n - k :]}"
 
 
 def _near_digits(a: str, b: str) -> bool:

@@ -163,3 +163,29 @@ def test_apply_refuses_a_file_that_is_not_a_review_file(people: None, tmp_path: 
     path.write_text("Name,Phone\nA,1\n", encoding="utf-8")
     code, _, err = crm("dedupe", "--apply", str(path), "--yes")
     assert code == 65 and "not a review workbook" in err
+
+
+def test_dedupe_reads_stored_keys_and_never_imports_pypinyin(people: None) -> None:
+    import subprocess
+    import sys
+
+    from crmcli.store import match_keys
+
+    ok("dedupe")  # the first run after an upgrade of the key derivation rebuilds the keys
+    code = (
+        "import sys\n"
+        "from crmcli.cli import main\n"
+        "sys.argv = ['crmcli', 'dedupe', '--format', 'jsonl']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('pypinyin' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.count('"group"') >= 4, done.stderr
+    assert done.stderr.strip().endswith("False"), done.stderr
+    from crmcli.commands.shared import open_db
+
+    with open_db(None, "dedupe") as store:
+        keys = [key for key, _size, _ids in match_keys.blocks(store)]
+        assert keys and not any(k.startswith(match_keys._BLOCKS_BELOW) for k in keys)
+        facts = store.scalar("SELECT COUNT(*) FROM match_keys WHERE key LIKE '~m:%'")
+        assert facts == store.scalar("SELECT COUNT(*) FROM customers WHERE merged_into IS NULL")

@@ -164,3 +164,72 @@ def test_scoring_is_symmetric_and_a_record_matches_itself(
     same = rec(2, n1, "Acme Inc.", tuple(p1), kind=kind)
     assert ms.score_pair(a, same).score >= ms.score_pair(a, b).score or n1 == n2
     assert ms.score_pair(a, same).score > 0
+
+
+companies = st.sampled_from(
+    [None, "Acme Inc.", "ACME", "深圳某某科技有限公司", "某某公司", "華信科技"]
+)
+phones_near = st.lists(
+    st.sampled_from(
+        ["13812345678", "13812345687", "13812345670", "13912345678", "0755-86001234",
+         "0755-86001243", "(415) 555-0134", "(415) 555-0143"]
+    ),
+    max_size=2,
+)  # fmt: skip
+genders = st.sampled_from([None, "male", "female"])
+frequencies = st.sampled_from([1, 2, 5, 12, 40, 400])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    names, names, companies, companies, phones_near, phones_near, genders, genders,
+    st.sampled_from(["person", "company"]), st.sampled_from(["person", "company"]),
+    frequencies, st.sampled_from([ms.POSSIBLE, ms.LIKELY, 0.0, 2.0]),
+)  # fmt: skip
+def test_the_early_exit_never_drops_a_pair_that_reaches_the_threshold(
+    n1: str, n2: str, c1: str | None, c2: str | None, p1: list[str], p2: list[str],
+    g1: str | None, g2: str | None, k1: str, k2: str, k: int, threshold: float,
+) -> None:  # fmt: skip
+    a = rec(1, n1, c1, tuple(p1), kind=k1, gender=g1)
+    b = rec(2, n2, c2, tuple(p2), kind=k2, gender=g2)
+    freq = lambda key: k  # noqa: E731
+    if ms.score_pair(a, b, freq).score >= threshold:
+        assert ms.may_reach(a, b, threshold, freq)
+        assert ms.may_reach(b, a, threshold, freq)
+
+
+@given(st.text("0123456789", min_size=8, max_size=13), st.data())
+def test_numbers_one_digit_apart_share_a_near_key(digits: str, data: st.DataObject) -> None:
+    i = data.draw(st.integers(0, len(digits) - 1))
+    typo = digits[:i] + data.draw(st.sampled_from("0123456789")) + digits[i + 1 :]
+    j = data.draw(st.integers(0, len(digits) - 2))
+    swapped = digits[:j] + digits[j + 1] + digits[j] + digits[j + 2 :]
+    for other in (typo, swapped):
+        if ms._near_digits(digits, other):
+            assert set(ms._near_keys(digits)) & set(ms._near_keys(other))
+
+
+def test_stored_facts_round_trip_and_score_the_same() -> None:
+    everyone = [*ZHANG, *SMITH, *MOUMOU, rec(8, "李明", "華信科技", ("13900001111",))]
+    rebuilt = []
+    for r in everyone:
+        stored = ms.stored_facts(r)
+        assert stored is not None and stored.startswith(ms.FACTS_PREFIX)
+        facts = ms.parse_facts(stored)
+        assert facts == (r.syllables, r.company_fold, r.org_key if r.kind == "company" else "")
+        rebuilt.append(
+            ms.match_record(
+                r.id,
+                kind=r.kind,
+                name=r.name,
+                company=r.company,
+                phones=r.phones,
+                emails=r.emails,
+                facts=facts,
+            )
+        )
+    for i, a in enumerate(everyone):
+        for j, b in enumerate(everyone):
+            if i < j:
+                assert ms.score_pair(a, b) == ms.score_pair(rebuilt[i], rebuilt[j])
+    assert ms.parse_facts("p:zhangwei") is None

@@ -267,7 +267,9 @@ def _groups(store: Store, clusters: list[mc.Cluster]) -> list[DuplicateGroup]:
 
     ids = [m for c in clusters for m in c.members]
     by_id = {r["id"]: r for r in customers_db.records(store, ids)}
-    counts = merges_db.interaction_counts(store, ids)
+    counts: dict[int, int] = {}
+    for start in range(0, len(ids), 10_000):  # one statement holds at most 32,766 values
+        counts.update(merges_db.interaction_counts(store, ids[start : start + 10_000]))
     out = []
     for number, c in enumerate(clusters, 1):
         members = [{k: by_id[m].get(k) for k in MEMBER_FIELDS} for m in c.members]
