@@ -232,6 +232,8 @@ def _write_cell(ws: Any, r: int, c: int, value: object, kind: int, styles: _Styl
     assert isinstance(value, str)
     if not value.isprintable():
         value = _XML_ILLEGAL_RE.sub("", value)
+    if not value:
+        return  # an empty string is a blank cell, as Excel and openpyxl read it back (None)
     if value and value[0] in _FORMULA_START_CHARS and _is_formula_like(value):
         style = styles.text_quoted if kind == 1 else styles.quoted
     else:

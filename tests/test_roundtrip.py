@@ -63,7 +63,10 @@ def _snapshot(db: Path) -> list[tuple]:
     with open_store(db) as store:
         for cid in search_db.list_ids(store, search_db.Filters(archived=None), None):
             record, timeline = profile(store, cid, reveal=True)
-            events = sorted((t["at"], t["channel"], t["summary"]) for t in timeline)
+            # The importer takes an interaction identical in time, channel and summary to one
+            # the customer already has as the same one (that is what makes re-imports idempotent),
+            # so the timeline is compared as a set.
+            events = sorted({(t["at"], t["channel"], t["summary"]) for t in timeline})
             out.append((tuple(str(record.get(f)) for f in COMPARED), tuple(events)))
     return sorted(out)
 
