@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import generate  # noqa: E402
+from generate import generate
 
 BATCH = 5_000
 
@@ -64,7 +64,9 @@ def build(db: Path, customers: int, seed: int = 1) -> dict[str, float]:
     with store.write():
         for record in generate(customers, seed=seed):
             try:
-                draft = build_draft({k: record[k] for k in fields if record.get(k) not in (None, [])})
+                draft = build_draft(
+                    {k: record[k] for k in fields if record.get(k) not in (None, [])}
+                )
             except InvalidInput:
                 rejected += 1
                 continue

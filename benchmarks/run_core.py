@@ -86,7 +86,9 @@ def run(sizes: list[int], runs: int, workdir: Path) -> None:
             {"size": f"{size:,}", "command": "floor: minimal Typer app", **_fmt(floor, floor)}
         )
         for label, cmd in cases:
-            rows.append({"size": f"{size:,}", "command": label, **_fmt(measure(cmd, runs, env), floor)})
+            rows.append(
+                {"size": f"{size:,}", "command": label, **_fmt(measure(cmd, runs, env), floor)}
+            )
     print_table(rows, ["size", "command", "median_ms", "p90_ms", "x_floor", "peak_rss_mb"])
 
 
@@ -103,7 +105,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "crmbench")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "crmbench"
+    )
     args = parser.parse_args()
     run(args.sizes, args.runs, args.workdir)
 

@@ -36,12 +36,15 @@ def test_every_command_has_working_help() -> None:
 
 def test_a_command_runs_with_only_its_module_loaded() -> None:
     code = (
-        "import sys; sys.argv = ['crmcli', 'search', '--help'];"
-        "from crmcli import cli; cli.main()"
+        "import sys; sys.argv = ['crmcli', 'search', '--help'];from crmcli import cli; cli.main()"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code + "\nimport sys; print(sorted(m for m in sys.modules"
-         " if m.startswith('crmcli.commands.')), file=sys.stderr)"],
+        [
+            sys.executable,
+            "-c",
+            code + "\nimport sys; print(sorted(m for m in sys.modules"
+            " if m.startswith('crmcli.commands.')), file=sys.stderr)",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -52,8 +55,12 @@ def test_a_command_runs_with_only_its_module_loaded() -> None:
 
 def test_version_needs_no_typer() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.argv=['crmcli','--version'];"
-         "from crmcli import cli; cli.main(); print('typer' in sys.modules)"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.argv=['crmcli','--version'];"
+            "from crmcli import cli; cli.main(); print('typer' in sys.modules)",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
