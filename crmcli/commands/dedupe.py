@@ -229,7 +229,7 @@ def _ask_survivor(group: DuplicateGroup) -> int:
     ids = [m["id"] for m in group.members]
     while True:
         keep = typer.prompt("Keep which id", default=str(group.survivor)).strip().lstrip("#")
-        if keep.isdigit() and int(keep) in ids:
+        if keep.isascii() and keep.isdigit() and int(keep) in ids:
             return int(keep)
         render.message(f"Choose one of: {', '.join(map(str, ids))}")
 

@@ -938,7 +938,7 @@ class _InteractionImport(_Sheet):
             )
         if how == "external_id":
             return f"no customer with customer number {value!r}"
-        if value.isdigit() and len(value) < 7:
+        if value.isascii() and value.isdigit() and len(value) < 7:
             survivor = customers_db.survivor_of(self.store, int(value))
             if survivor is not None:
                 return survivor

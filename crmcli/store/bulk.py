@@ -43,8 +43,10 @@ class NewCustomer:
 
 
 def next_customer_id(store: Store) -> int:
-    """The id SQLite would give the next customer: max + 1 (no AUTOINCREMENT)."""
-    return int(store.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM customers"))
+    """The id the next new customer gets: never a deleted customer's (see customers.next_id)."""
+    from crmcli.store.customers import next_id
+
+    return next_id(store)
 
 
 def insert_customers(
