@@ -12,7 +12,6 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from crmcli import searching
 from crmcli.store import Store, now_utc
 
 if TYPE_CHECKING:
@@ -404,6 +403,8 @@ INDEX_INSERTS = (
 def index_params(customer_id: int, record: dict) -> tuple[list, list, list, list]:
     """Rows for the four INDEX_INSERTS of one record (as `records` returns it: masked contacts,
     tags sorted). The bulk import batches these; `write_index` runs them for one customer."""
+    from crmcli import searching  # not at the top: `log` and `show` never index (start-up)
+
     entry = searching.index_entry(
         record, tags=record["tags"], phones_masked=record["phones"], emails_masked=record["emails"]
     )
