@@ -225,6 +225,10 @@ def reveal_contacts(store: Store, records: list[dict], *, action: str = "reveal"
 
 
 def set_archived(store: Store, customer_ids: list[int], archived: bool) -> int:
+    if len(customer_ids) > 1:  # a bulk change: keep a copy to go back to (DESIGN.md, Storage)
+        from crmcli.store.backup import auto_backup
+
+        auto_backup(store, "archive" if archived else "restore")
     with store.write():
         changed = customers_db.set_archived(store, customer_ids, archived)
         action = "archive" if archived else "restore"
