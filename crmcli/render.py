@@ -41,6 +41,8 @@ class Column:
     max_width: int | None = None
     justify: str = "left"
     no_wrap: bool | None = None  # None: decided by the field (phones, dates, codes never wrap)
+    optional: bool = False  # left out on terminals narrower than WIDE_TERMINAL
+    min_width: int | None = None
 
     @property
     def keeps_whole(self) -> bool:
@@ -49,6 +51,9 @@ class Column:
         # A phone or a date broken over two lines reads as two values.
         atomic = ("phone", "phones", "id", "status", "grade", "since", "last_contact", "overdue")
         return self.field in atomic or self.field.endswith(("_on", "_at", "_id"))
+
+
+WIDE_TERMINAL = 120
 
 
 def _cell(value: Any) -> str:
@@ -153,11 +158,17 @@ def _table(
     table = Table(
         title=title, box=box.SIMPLE_HEAD, header_style="bold", title_justify="left", show_edge=False
     )
+    console = _console()
+    if console.width < WIDE_TERMINAL:
+        # Squeezing every column into a narrow terminal wraps names into one-character
+        # slivers: better to leave out what matters least (the machine formats keep it all).
+        columns = [c for c in columns if not c.optional]
     for col in columns:
         table.add_column(
             col.header,
             style=col.style,
             max_width=col.max_width,
+            min_width=col.min_width,
             justify=col.justify,  # type: ignore[arg-type]
             overflow="fold",
             no_wrap=col.keeps_whole,
@@ -166,7 +177,7 @@ def _table(
         table.add_row(
             *(_text(row.get(c.field)) for c in columns), style=styler(row) if styler else None
         )
-    _console().print(table)
+    console.print(table)
 
 
 # -- one customer -----------------------------------------------------------------------

@@ -30,14 +30,14 @@ CUSTOMER_FIELDS = RECORD_FIELDS
 
 CUSTOMER_COLUMNS = (
     Column("id", "ID", style="dim", justify="right"),
-    Column("name", "Name", style="bold", max_width=24),
-    Column("company", "Company", max_width=28),
+    Column("name", "Name", style="bold", max_width=24, min_width=8),
+    Column("company", "Company", max_width=28, min_width=10),
     Column("phones", "Phone", max_width=24),
     Column("status", "Status"),
-    Column("grade", "Grade"),
+    Column("grade", "Grade", optional=True),
     Column("city", "City", max_width=12),
-    Column("tags", "Tags", max_width=20),
-    Column("last_contact", "Last contact"),
+    Column("tags", "Tags", max_width=20, optional=True),
+    Column("last_contact", "Last contact", optional=True),
     Column("next_follow_up_on", "Next"),
 )
 
@@ -197,13 +197,13 @@ def _followups(within: int, db: Path | None, fmt: Format) -> None:
         records = due(store, within=within)
     columns = (
         Column("id", "ID", style="dim", justify="right"),
-        Column("name", "Name", style="bold", max_width=24),
-        Column("company", "Company", max_width=28),
+        Column("name", "Name", style="bold", max_width=24, min_width=8),
+        Column("company", "Company", max_width=28, min_width=10),
         Column("phones", "Phone", max_width=24),
         Column("next_follow_up_on", "Due"),
         Column("overdue", "Overdue"),
         Column("status", "Status"),
-        Column("last_contact", "Last contact"),
+        Column("last_contact", "Last contact", optional=True),
     )
     if fmt is Format.table:
         records = _for_table(records)

@@ -33,14 +33,14 @@ if TYPE_CHECKING:
 
 STALE_COLUMNS = (
     Column("id", "ID", style="dim", justify="right"),
-    Column("name", "Name", style="bold", max_width=24),
-    Column("company", "Company", max_width=28),
+    Column("name", "Name", style="bold", max_width=24, min_width=8),
+    Column("company", "Company", max_width=28, min_width=10),
     Column("phone", "Phone", max_width=20),
     Column("status", "Status"),
-    Column("grade", "Grade"),
+    Column("grade", "Grade", optional=True),
     Column("days_silent", "Silent", justify="right"),
-    Column("since", "Since"),
-    Column("last_channel", "Last"),
+    Column("since", "Since", optional=True),
+    Column("last_channel", "Last", optional=True),
     Column("next_follow_up_on", "Next"),
 )
 
