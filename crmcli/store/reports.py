@@ -131,7 +131,8 @@ def stale_rows(
         " c.status, c.grade, c.source, c.city,"
         " (SELECT group_concat(tag, ?) FROM tags t WHERE t.customer_id = c.id),"
         f" CAST(julianday(?) - julianday(substr({_SILENCE_C}, 1, 10)) AS INTEGER),"
-        f" {_SILENCE_C}, c.last_contacted_at, c.last_channel, c.first_contact_on,"
+        # silent_since as a date: the expression mixes dates (first contact) and UTC times.
+        f" substr({_SILENCE_C}, 1, 10), c.last_contacted_at, c.last_channel, c.first_contact_on,"
         " c.next_follow_up_on, c.archived_at"
         f" FROM {source} WHERE {where} ORDER BY {_SILENCE_C}, c.id"
     )
