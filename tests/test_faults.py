@@ -97,6 +97,9 @@ def _logs_are_whole(conn: sqlite3.Connection) -> None:
     assert interactions == logged
 
 
+IMPORT_HEAD = ["客户名称", "手机", "城市", "备注"]
+IMPORT_ROWS = [[f"导入客户{i}", f"139{i:08d}", "深圳", f"第 {i} 行"] for i in range(1, 3001)]
+
 KILL_CASES = [
     KillCase("archive-many", lambda ws: ws.crmcli("archive", *map(str, ws.ids))),
     KillCase(
@@ -109,10 +112,11 @@ KILL_CASES = [
         atomic=False,
         check=_logs_are_whole,
     ),
-    # TODO(import engineer): one line, e.g.
-    #   KillCase("import", lambda ws: ws.crmcli("import", str(ws.write_csv("a.csv", HEAD, ROWS)))),
-    # TODO(merge engineer): one line, e.g.
-    #   KillCase("merge", lambda ws: ws.crmcli("merge", *map(str, ws.ids[:300]), "--yes")),
+    KillCase(
+        "import",
+        lambda ws: ws.crmcli("import", str(ws.write_csv("a.csv", IMPORT_HEAD, IMPORT_ROWS))),
+    ),
+    KillCase("merge", lambda ws: ws.crmcli("merge", *map(str, ws.ids[:300]))),
 ]
 
 
