@@ -539,3 +539,20 @@ def test_importing_does_not_load_heavy_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_decrypt_many_equals_decrypt_and_refuses_a_wrong_key() -> None:
+    from crmcli.credentials import Vault, new_master_key
+    from crmcli.errors import WrongKey
+
+    vault = Vault(new_master_key())
+    values = ["13812345678", "张伟@example.com", "", "x" * 500]
+    blobs = [vault.encrypt(v, context="phone") for v in values]
+    assert vault.decrypt_many(blobs, context="phone") == values
+    assert vault.decrypt_many(iter(blobs), context="phone") == [
+        vault.decrypt(b, context="phone") for b in blobs
+    ]
+    with pytest.raises(WrongKey):
+        Vault(new_master_key()).decrypt_many(blobs, context="phone")
+    with pytest.raises(WrongKey):
+        vault.decrypt_many(blobs, context="email")  # the context is authenticated too

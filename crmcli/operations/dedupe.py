@@ -115,10 +115,15 @@ def load_records(
     customers, phones, emails = match_keys_db.match_rows(store, wanted)
     facts = match_keys_db.stored_facts(store, wanted)
     phone_facts: dict[int, list[ms.PhoneFacts]] = {}
-    for customer_id, tail8_hash, blob in phones:
+    plain = (
+        vault.decrypt_many((p[2] for p in phones), context="phone")
+        if vault is not None
+        else [None] * len(phones)
+    )
+    for (customer_id, tail8_hash, _blob), text in zip(phones, plain, strict=True):
         e164, digits = None, ""
-        if vault is not None:
-            payload = json.loads(vault.decrypt(blob, context="phone"))
+        if text is not None:
+            payload = json.loads(text)
             e164 = payload.get("e164")
             digits = _digits(e164 or payload.get("raw") or "")
         phone_facts.setdefault(customer_id, []).append(

@@ -242,26 +242,31 @@ def customers_with_phone_tail4(store: Store, tail4: str) -> list[int]:
 def decrypted_contacts(store: Store, customer_ids: Sequence[int], vault: Vault) -> dict[int, dict]:
     """Plain phones and emails for `--reveal` and exports (the caller audits the reveal)."""
     out: dict[int, dict] = {i: {"phones": [], "emails": []} for i in customer_ids}
+    loads = json.loads
     for chunk in _chunks(customer_ids):
         marks = ",".join("?" * len(chunk))
-        for row in store.query(
+        rows = store.conn.execute(
             f"SELECT customer_id, value_enc FROM phones WHERE customer_id IN ({marks})"
             " ORDER BY customer_id, position",
             chunk,
+        ).fetchall()
+        for (customer_id, _), plain in zip(
+            rows, vault.decrypt_many((r[1] for r in rows), context="phone"), strict=True
         ):
-            value = json.loads(vault.decrypt(row["value_enc"], context="phone"))
+            value = loads(plain)
             shown = value["e164"] or value["raw"]
             if value.get("ext"):
                 shown += f" ext. {value['ext']}"
-            out[row["customer_id"]]["phones"].append(shown)
-        for row in store.query(
+            out[customer_id]["phones"].append(shown)
+        rows = store.conn.execute(
             f"SELECT customer_id, value_enc FROM emails WHERE customer_id IN ({marks})"
             " ORDER BY customer_id, position",
             chunk,
+        ).fetchall()
+        for (customer_id, _), plain in zip(
+            rows, vault.decrypt_many((r[1] for r in rows), context="email"), strict=True
         ):
-            out[row["customer_id"]]["emails"].append(
-                vault.decrypt(row["value_enc"], context="email")
-            )
+            out[customer_id]["emails"].append(plain)
     return out
 
 
