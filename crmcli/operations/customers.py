@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from crmcli.store import interactions as interactions_db
 from crmcli.store import journal
 
 if TYPE_CHECKING:
+    from crmcli.credentials import Vault
     from crmcli.models import CustomerDraft
     from crmcli.store import Store
 
@@ -100,10 +102,10 @@ def edit(
     customer_id: int,
     draft: CustomerDraft,
     *,
-    clear: list[str] = (),  # type: ignore[assignment]
-    remove_tags: list[str] = (),  # type: ignore[assignment]
-    remove_phones: list[str] = (),  # type: ignore[assignment]
-    remove_emails: list[str] = (),  # type: ignore[assignment]
+    clear: Sequence[str] = (),
+    remove_tags: Sequence[str] = (),
+    remove_phones: Sequence[str] = (),
+    remove_emails: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Apply changes; returns {field: (before, after)} for what actually changed."""
     for name in clear:
@@ -170,7 +172,7 @@ def edit(
     return diff
 
 
-def _remove_phones(store: Store, customer_id: int, values: list[str], vault: Any) -> None:
+def _remove_phones(store: Store, customer_id: int, values: Sequence[str], vault: Vault) -> None:
     from crmcli.normalize import parse_phone
 
     rows = customers_db.phone_hashes(store, customer_id)
@@ -186,7 +188,7 @@ def _remove_phones(store: Store, customer_id: int, values: list[str], vault: Any
         customers_db.delete_phone_rows(store, matched)
 
 
-def _remove_emails(store: Store, customer_id: int, values: list[str], vault: Any) -> None:
+def _remove_emails(store: Store, customer_id: int, values: Sequence[str], vault: Vault) -> None:
     from crmcli.normalize import mask_email, normalize_email
 
     rows = customers_db.email_hashes(store, customer_id)
