@@ -150,10 +150,6 @@ def fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def rank(query: Query, tier: Tier, record: dict) -> tuple[int, float, str]:
     """Sort key: tier first, then closeness of the name to the query, then the name."""
     name_key = record.get("name_key") or ""

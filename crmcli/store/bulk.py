@@ -218,10 +218,6 @@ def ids_with_name_key(store: Store, name_key: str, limit: int = 5) -> list[int]:
     return [r[0] for r in rows]
 
 
-def customer_exists(store: Store, customer_id: int) -> bool:
-    return store.scalar("SELECT 1 FROM customers WHERE id = ?", (customer_id,)) is not None
-
-
 # -- interactions ------------------------------------------------------------------------
 
 

@@ -118,10 +118,6 @@ def update(store: Store, customer_id: int, changes: dict[str, Any]) -> None:
     reindex(store, customer_id)
 
 
-def touch(store: Store, customer_id: int) -> None:
-    store.conn.execute("UPDATE customers SET updated_at = ? WHERE id = ?", (now_utc(), customer_id))
-
-
 # -- contact details --------------------------------------------------------------------
 
 
@@ -424,13 +420,6 @@ def index_params(customer_id: int, record: dict) -> tuple[list, list, list, list
 def write_index(store: Store, customer_id: int, record: dict) -> None:
     for sql, params in zip(INDEX_INSERTS, index_params(customer_id, record), strict=True):
         store.conn.executemany(sql, params)
-
-
-def with_company_key(store: Store, company_key: str) -> list[sqlite3.Row]:
-    return store.query(
-        "SELECT id, name, name_key FROM customers WHERE company_key = ? AND merged_into IS NULL",
-        (company_key,),
-    )
 
 
 def owner_of_external_id(store: Store, external_id: str) -> int | None:

@@ -37,15 +37,6 @@ def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterator[list[int]]:
         yield ids[start : start + size]
 
 
-def write_match_keys(store: Store, customer_id: int, keys: Iterable[str]) -> None:
-    """Replace the keys of one customer."""
-    store.conn.execute("DELETE FROM match_keys WHERE customer_id = ?", (customer_id,))
-    store.conn.executemany(
-        "INSERT OR IGNORE INTO match_keys (key, customer_id) VALUES (?, ?)",
-        [(k, customer_id) for k in keys],
-    )
-
-
 def delete_for(store: Store, customer_id: int) -> None:
     store.conn.execute("DELETE FROM match_keys WHERE customer_id = ?", (customer_id,))
 
