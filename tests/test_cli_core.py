@@ -10,25 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_helpers import crm, ok
 
-from crmcli.cli import app
 from crmcli.errors import ExitCode
-
-runner = CliRunner()
-
-
-def crm(*args: str, input: str | None = None) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), input=input)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def ok(*args: str) -> str:
-    code, out, err = crm(*args)
-    assert code == 0, err
-    return out
 
 
 def test_version() -> None:
