@@ -80,6 +80,32 @@ def test_pinyin() -> None:
     assert pinyin_syllables("王小明 Bob") == ["wang", "xiao", "ming", "bob"]
 
 
+# Han characters common in names and company names, plus a few with several readings.
+_HAN = st.sampled_from(list("张王李赵刘陈杨黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华平刚桂兰玉红霞文辉建国长乐单重行朝都传科技有限公司深圳北京上海贸易网络信息"))
+
+
+@given(st.text(_HAN, min_size=1, max_size=8))
+def test_pinyin_char_by_char_is_lazy_pinyin(text: str) -> None:
+    """The per-character shortcut gives exactly what pypinyin's phrase-aware reading gives."""
+    from pypinyin import lazy_pinyin
+
+    from crmcli.matching import _char_by_char
+
+    fast = _char_by_char(text)
+    if fast is not None:
+        assert fast == tuple(w for item in lazy_pinyin(text) for w in item.split())
+
+
+def test_pinyin_char_by_char_leaves_phrases_and_mixed_text_to_pypinyin() -> None:
+    from crmcli.matching import _char_by_char
+
+    assert _char_by_char("张伟") == ("zhang", "wei")
+    assert _char_by_char("重庆") is None  # a phrase: 重 reads chong here, zhong alone
+    assert _char_by_char("张伟 david") is None
+    assert _char_by_char("张伟\n") is None
+    assert pinyin_syllables("重庆") == ["chong", "qing"]
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [

@@ -629,3 +629,62 @@ def test_cn_mobile_validity_depends_on_the_first_seven_digits_only() -> None:
             except phonenumbers.NumberParseException:
                 valid = False
             assert _cn_mobile_prefix_valid(digits[:7]) == valid, digits
+
+
+# --- the fast paths for North American numbers and CN landlines equal the full parse ----------
+
+_NANP_FORMS = (
+    "{a}-{b}-{c}", "({a}) {b}-{c}", "({a}){b}-{c}", "{a}.{b}.{c}", "{a}{b}{c}", "{a} {b} {c}",
+    "+1 {a}-{b}-{c}", "+1 ({a}) {b}-{c}", "+1{a}{b}{c}", "+1 {a}.{b}.{c}", "+1-{a}-{b}-{c}",
+    "{a}-{b}.{c}", "({a} {b}-{c}", "1-{a}-{b}-{c}",
+)  # fmt: skip
+# Area codes a CN reading claims (400/800 toll-free, 86x read as the country code, 415 a
+# Dandong landline missing its 0) next to ordinary US and Canadian ones.
+_NANP_AREAS = ("400", "800", "888", "415", "212", "201", "416", "860", "868", "555", "999")
+_CN_LANDLINE_FORMS = (
+    "{a}-{b}{c}", "({a}) {b}-{c}", "({a}){b}-{c}", "{a} {b} {c}", "{a}{b}{c}", "{a}-{b}-{c}",
+)  # fmt: skip
+_CN_AREAS = ("010", "020", "021", "0755", "0571", "0415", "0991", "0101", "0199", "0800", "0400")
+
+
+def test_fast_nanp_equals_the_full_parse() -> None:
+    import random
+
+    from crmcli.normalize import _parse_phone_slow
+
+    rng = random.Random(11)
+    for i in range(3000):
+        area = rng.choice(_NANP_AREAS) if i % 3 == 0 else str(rng.randrange(100, 1000))
+        b, c = str(rng.randrange(100, 1000)), f"{rng.randrange(10_000):04d}"
+        text = rng.choice(_NANP_FORMS).format(a=area, b=b, c=c)
+        for region in ("CN", "US", "GB"):
+            assert parse_phone(text, region) == _parse_phone_slow(text, region), (text, region)
+
+
+def test_fast_cn_landline_equals_the_full_parse() -> None:
+    import random
+
+    from crmcli.normalize import _parse_phone_slow
+
+    rng = random.Random(12)
+    for i in range(3000):
+        area = rng.choice(_CN_AREAS) if i % 3 else "0" + str(rng.randrange(10, 1000))
+        b, c = str(rng.randrange(100, 10_000)), f"{rng.randrange(10_000):04d}"
+        text = rng.choice(_CN_LANDLINE_FORMS).format(a=area, b=b, c=c)
+        for region in ("CN", "US"):
+            assert parse_phone(text, region) == _parse_phone_slow(text, region), (text, region)
+
+
+def test_fast_paths_take_the_common_forms() -> None:
+    from crmcli.normalize import _fast_cn_landline, _fast_nanp
+
+    nanp = _fast_nanp("(415) 555-2671", "CN")
+    assert nanp is not None and (nanp.e164, nanp.digits) == ("+14155552671", "4155552671")
+    assert _fast_nanp("+1 415.555.2671", "CN") is not None
+    assert _fast_nanp("800-555-1234", "CN") is None  # a CN toll-free reading wins: full parse
+    landline = _fast_cn_landline("(0755) 8888-1234", "CN")
+    assert landline is not None and (landline.e164, landline.digits) == (
+        "+8675588881234",
+        "75588881234",
+    )
+    assert _fast_cn_landline("(0755) 8888-1234", "US") is None

@@ -7,9 +7,11 @@ and reporting never need the key. Callers hold the write transaction (`Store.wri
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from crmcli.store import Store, now_utc
@@ -140,11 +142,38 @@ EMAIL_INSERT = (
 )
 
 
-def phone_params(customer_id: int, position: int, phone: Phone, vault: Vault) -> tuple:
-    """One phones row for PHONE_INSERT: ciphertext, masked copy, keyed hashes, last four."""
-    payload = json.dumps(
+def phone_payload(phone: Phone) -> str:
+    """The plaintext a phones row encrypts: JSON {"raw", "e164", "ext"}."""
+    return json.dumps(
         {"raw": phone.raw, "e164": phone.e164, "ext": phone.extension}, ensure_ascii=False
     )
+
+
+def shown_phone(payload: str) -> str:
+    """A decrypted phone payload as `--reveal` shows it: E.164 (else as typed), " ext. N".
+
+    The usual payload, {"raw": "R", "e164": "E", "ext": null}, is read without a JSON parse
+    (0.5 µs instead of 2-2.4 µs; 142k phones at 100k customers): split on quotes, then checked
+    by writing it back. With no backslash in the text its strings hold no escapes, so the parts
+    between quotes are the values themselves. Anything else goes through `json.loads`.
+    """
+    parts = payload.split('"')
+    if (
+        len(parts) == 11
+        and payload == f'{{"raw": "{parts[3]}", "e164": "{parts[7]}", "ext": null}}'
+        and "\\" not in payload
+    ):
+        return parts[7] or parts[3]
+    value = json.loads(payload)
+    shown: str = value["e164"] or value["raw"]
+    if value.get("ext"):
+        shown += f" ext. {value['ext']}"
+    return shown
+
+
+def phone_params(customer_id: int, position: int, phone: Phone, vault: Vault) -> tuple:
+    """One phones row for PHONE_INSERT: ciphertext, masked copy, keyed hashes, last four."""
+    payload = phone_payload(phone)
     return (
         customer_id,
         position,
@@ -236,34 +265,76 @@ def customers_with_phone_tail4(store: Store, tail4: str) -> list[int]:
 
 
 def decrypted_contacts(store: Store, customer_ids: Sequence[int], vault: Vault) -> dict[int, dict]:
-    """Plain phones and emails for `--reveal` and exports (the caller audits the reveal)."""
-    out: dict[int, dict] = {i: {"phones": [], "emails": []} for i in customer_ids}
-    loads = json.loads
-    for chunk in _chunks(customer_ids):
-        marks = ",".join("?" * len(chunk))
-        rows = store.conn.execute(
-            f"SELECT customer_id, value_enc FROM phones WHERE customer_id IN ({marks})"
-            " ORDER BY customer_id, position",
-            chunk,
-        ).fetchall()
-        for (customer_id, _), plain in zip(
-            rows, vault.decrypt_many((r[1] for r in rows), context="phone"), strict=True
-        ):
-            value = loads(plain)
-            shown = value["e164"] or value["raw"]
-            if value.get("ext"):
-                shown += f" ext. {value['ext']}"
-            out[customer_id]["phones"].append(shown)
-        rows = store.conn.execute(
-            f"SELECT customer_id, value_enc FROM emails WHERE customer_id IN ({marks})"
-            " ORDER BY customer_id, position",
-            chunk,
-        ).fetchall()
-        for (customer_id, _), plain in zip(
-            rows, vault.decrypt_many((r[1] for r in rows), context="email"), strict=True
-        ):
-            out[customer_id]["emails"].append(plain)
+    """Plain phones and emails for `--reveal` and exports (the caller audits the reveal).
+
+    Budget (issue #6): decrypting every contact of 100k customers within 0.5 s; the AES-GCM call
+    alone is ~1.5 µs of the ~2 µs a value, so the rest is kept lean: one range scan when the ids
+    are dense (`contact_rows`), no JSON parse for the usual phone payload (`shown_phone`) and no
+    garbage collection while the ~300k small objects of the answer are built (`_no_gc`).
+    """
+    with _no_gc():
+        out: dict[int, dict] = {i: {"phones": [], "emails": []} for i in customer_ids}
+        for rows in contact_rows(store, "phones", customer_ids):
+            plain = vault.decrypt_many([r[1] for r in rows], context="phone")
+            for (customer_id, _), payload in zip(rows, plain, strict=True):
+                out[customer_id]["phones"].append(shown_phone(payload))
+        for rows in contact_rows(store, "emails", customer_ids):
+            plain = vault.decrypt_many([r[1] for r in rows], context="email")
+            for (customer_id, _), email in zip(rows, plain, strict=True):
+                out[customer_id]["emails"].append(email)
     return out
+
+
+_BATCH = 4096  # rows fetched and decrypted at a time: memory stays flat at a million customers
+
+
+def contact_rows(
+    store: Store, table: str, customer_ids: Iterable[int]
+) -> Iterator[list[tuple[int, bytes]]]:
+    """(customer_id, value_enc) of these customers' phones or emails, in batches, ordered by
+    customer and position.
+
+    Ids that fill most of their range (a whole table, an export chunk of consecutive ids) are
+    read with one range scan of the (customer_id, position) index and filtered here: ~1.5x
+    faster than `IN (...)` chunks of 900 ids. Sparse ids are read in such chunks.
+    """
+    assert table in ("phones", "emails")
+    wanted = set(customer_ids)
+    if not wanted:
+        return
+    low, high = min(wanted), max(wanted)
+    span = high - low + 1
+    if span <= 2 * len(wanted):
+        cursor = store.conn.execute(
+            f"SELECT customer_id, value_enc FROM {table} WHERE customer_id BETWEEN ? AND ?"
+            " ORDER BY customer_id, position",
+            (low, high),
+        )
+        complete = span == len(wanted)  # every id of the range is wanted: nothing to filter
+        while rows := cursor.fetchmany(_BATCH):
+            yield rows if complete else [r for r in rows if r[0] in wanted]
+        return
+    for chunk in _chunks(sorted(wanted)):
+        marks = ",".join("?" * len(chunk))
+        yield store.conn.execute(
+            f"SELECT customer_id, value_enc FROM {table} WHERE customer_id IN ({marks})"
+            " ORDER BY customer_id, position",
+            chunk,
+        ).fetchall()
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: building ~100k dicts and ~200k lists otherwise
+    triggers full collections over the whole heap (measured: 0.3 s of a 0.8 s reveal of
+    100k customers). Nothing built here holds a cycle, so nothing is left for it to find."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # -- tags -------------------------------------------------------------------------------
