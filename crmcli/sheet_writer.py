@@ -24,9 +24,10 @@ from crmcli.sheet_cells import cell_text
 # OWASP CSV-injection advice: a cell starting with one of these may run as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START_CHARS = "".join(_FORMULA_START)
-# ...unless it is plainly a number or phone: digits, spaces, dots, dashes, parentheses and one
-# leading sign can only make arithmetic, never a function call, reference or DDE link.
-_PLAIN_NUMBER_RE = re.compile(r"[+-]?[\d .()-]+")
+# ...unless it is plainly a number or phone, or a "; "-separated list of them (a customer's
+# phones): digits, spaces, dots, dashes, parentheses, signs and semicolons can only make
+# arithmetic (or an error), never a function call, reference or DDE link.
+_PLAIN_NUMBER_RE = re.compile(r"[+-]?[\d .()-]+(?:;[ ]?[+-]?[\d .()-]+)*")
 # openpyxl refuses these (XML 1.0 cannot hold them); we also drop U+FFFE/U+FFFF and lone
 # surrogates, which would make the file unreadable.
 _XML_ILLEGAL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")

@@ -420,6 +420,7 @@ def test_write_csv_neutralises_formulas_keeps_phones(tmp_path: Path) -> None:
         ['=HYPERLINK("http://evil","x")', "+86 138-1234-5678", -12.5, dt.date(2024, 5, 20)],
         ["@cmd", "-12.5", 13812345678.0, dt.datetime(2024, 5, 20, 9, 30)],
         ["+1+cmd|' /C calc'!A0", "(415) 555-0134", None, "\tx"],
+        ["+8613812345678; +14155550134", "-1;SUM(A1)", "+1; =1+1", None],
     ]
     path = tmp_path / "out.csv"
     write_csv(path, ["a", "b", "c", "d"], rows)
@@ -431,6 +432,7 @@ def test_write_csv_neutralises_formulas_keeps_phones(tmp_path: Path) -> None:
         '"\'=HYPERLINK(""http://evil"",""x"")",+86 138-1234-5678,-12.5,2024-05-20',
         "'@cmd,-12.5,13812345678,2024-05-20T09:30:00",
         "'+1+cmd|' /C calc'!A0,(415) 555-0134,,'\tx",
+        "+8613812345678; +14155550134,'-1;SUM(A1),'+1; =1+1,",  # a list of phones stays as is
     ]
     stream = io.StringIO()
     write_csv(stream, ["名字"], [["张伟"]])
