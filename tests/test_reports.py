@@ -295,9 +295,9 @@ def test_followups_ics_is_valid_icalendar(store: Store) -> None:
     out = io.StringIO()
     sys_stdout, sys.stdout = sys.stdout, out
     try:
-        from crmcli import render
+        from crmcli import render_reports
 
-        render.ics(events, stamp="2026-06-15T09:00:00Z")
+        render_reports.ics(events, stamp="2026-06-15T09:00:00Z")
     finally:
         sys.stdout = sys_stdout
     text = out.getvalue()

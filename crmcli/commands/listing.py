@@ -185,7 +185,9 @@ def followups(
 
         with open_db(db, "followups") as store:
             events = followup_events(store, within=within)
-        render.ics(events, stamp=now_utc())
+        from crmcli import render_reports
+
+        render_reports.ics(events, stamp=now_utc())
         return
     _followups(within or 0, db, Format(fmt.value))
 

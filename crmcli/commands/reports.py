@@ -247,4 +247,6 @@ def stats(
         overview = reports.overview(
             store, by=by.value, stale_days=stale_days, include_archived=include_archived
         )
-    render.stats(overview, fmt)
+    from crmcli import render_reports
+
+    render_reports.stats(overview, fmt)
