@@ -140,7 +140,7 @@ def _syllables(text: str) -> tuple[str, ...]:
     return tuple(w for item in lazy_pinyin(folded, errors=latin_words) for w in item.split())
 
 
-@functools.lru_cache(maxsize=None)  # bounded by the ~40k Han characters pypinyin knows
+@functools.cache  # bounded by the ~40k Han characters pypinyin knows
 def _char_syllables(char: str) -> tuple[str, ...]:
     from pypinyin import lazy_pinyin
 
