@@ -252,7 +252,10 @@ def _duplicates(found: DuplicateSummary, dry_run: bool) -> None:
             f"  {found.possible} row(s) resemble a customer (possible duplicates): created;"
             " `crmcli dedupe` lists them"
         )
-    for pair in found.pairs[:_FIRST_PAIRS]:
+    shown = found.pairs[:_FIRST_PAIRS]
+    if shown and found.total > len(shown):
+        render.message(f"  the first {len(shown)} of {found.total}:")
+    for pair in shown:
         twin = pair.twin
         outcome = {
             "created": f"created #{pair.customer_id}",
