@@ -267,9 +267,9 @@ def customers_with_phone_tail4(store: Store, tail4: str) -> list[int]:
 def decrypted_contacts(store: Store, customer_ids: Sequence[int], vault: Vault) -> dict[int, dict]:
     """Plain phones and emails for `--reveal` and exports (the caller audits the reveal).
 
-    Budget (issue #6): decrypting every contact of 100k customers within 0.5 s; the AES-GCM call
-    alone is ~1.5 µs of the ~2 µs a value, so the rest is kept lean: one range scan when the ids
-    are dense (`contact_rows`), no JSON parse for the usual phone payload (`shown_phone`) and no
+    Budget (issue #6): 0.5 s to decrypt every contact of 100k customers (215k values). The
+    AES-GCM call alone is ~1.5 µs a value, so the rest is kept lean: a range scan when the ids
+    are dense (`contact_rows`), no JSON parse of the usual phone payload (`shown_phone`) and no
     garbage collection while the ~300k small objects of the answer are built (`_no_gc`).
     """
     with _no_gc():
@@ -295,8 +295,8 @@ def contact_rows(
     customer and position.
 
     Ids that fill most of their range (a whole table, an export chunk of consecutive ids) are
-    read with one range scan of the (customer_id, position) index and filtered here: ~1.5x
-    faster than `IN (...)` chunks of 900 ids. Sparse ids are read in such chunks.
+    read with one range scan of the (customer_id, position) index and filtered here (10-30%
+    less time than `IN (...)` chunks of 900 ids, measured). Sparse ids are read in such chunks.
     """
     assert table in ("phones", "emails")
     wanted = set(customer_ids)
@@ -326,8 +326,8 @@ def contact_rows(
 @contextmanager
 def _no_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector: building ~100k dicts and ~200k lists otherwise
-    triggers full collections over the whole heap (measured: 0.3 s of a 0.8 s reveal of
-    100k customers). Nothing built here holds a cycle, so nothing is left for it to find."""
+    triggers full collections over the whole heap (measured: a reveal of 100k customers took
+    1.7 s with them, 0.8 s without). Nothing built here holds a cycle, so none is left behind."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
