@@ -157,12 +157,17 @@ def _char_by_char(text: str) -> tuple[str, ...] | None:
     """
     from pypinyin.constants import PHRASES_DICT, RE_HANS
 
-    if not RE_HANS.fullmatch(text):
-        return None
     n = len(text)
+    # Looking for every phrase inside is quadratic: a name is short, anything long goes to
+    # pypinyin (a fuzzed 10k-character name took minutes here before this bound).
+    if n > _CHAR_BY_CHAR_MAX or not RE_HANS.fullmatch(text):
+        return None
     if any(text[i:j] in PHRASES_DICT for i in range(n - 1) for j in range(i + 2, n + 1)):
         return None
     return tuple(w for ch in text for w in _char_syllables(ch))
+
+
+_CHAR_BY_CHAR_MAX = 12  # characters; the longest Chinese personal names have 4-6
 
 
 def pinyin_syllables(text: str) -> list[str]:

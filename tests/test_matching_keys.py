@@ -107,6 +107,7 @@ def test_pinyin_char_by_char_leaves_phrases_and_mixed_text_to_pypinyin() -> None
     assert _char_by_char("重庆") is None  # a phrase: 重 reads chong here, zhong alone
     assert _char_by_char("张伟 david") is None
     assert _char_by_char("张伟\n") is None
+    assert _char_by_char("张" * 100_000) is None  # long text: pypinyin, not a quadratic scan
     assert pinyin_syllables("重庆") == ["chong", "qing"]
 
 
