@@ -232,8 +232,8 @@ def _fast_cn_mobile(text: str, region: str | None) -> Phone | None:
 # A North American number as Western sheets write it: 415-555-2671, (415) 555-2671,
 # 415.555.2671, 4155552671, each maybe after +1. Area code and exchange start with 2-9, so
 # neither CN's nor the US's national prefix can be stripped from the digits typed.
-_NANP = (
-    r"(?P<plus>\+1[ .-]?)?(?:\((?P<a1>[2-9]\d\d)\) ?|(?P<a2>[2-9]\d\d)(?P<s>[ .-]?))"
+_NANP = (  # (?a): ASCII digits only; other scripts' digits take the full parse
+    r"(?a)(?P<plus>\+1[ .-]?)?(?:\((?P<a1>[2-9]\d\d)\) ?|(?P<a2>[2-9]\d\d)(?P<s>[ .-]?))"
     r"(?P<b>[2-9]\d\d)(?(s)(?P=s)|[ .-]?)(?P<c>\d{4})"
 )
 
@@ -274,8 +274,8 @@ def _fast_nanp(text: str, region: str | None) -> Phone | None:
 
 
 # A CN landline dialled at home: (0755) 8888-1234, 0755-88881234, 010 8888 1234.
-_CN_LANDLINE = (
-    r"(?:\((?P<a1>0[1-9]\d{1,2})\) ?|(?P<a2>0[1-9]\d{1,2})[ -]?)(?P<b>\d{3,4})[ -]?(?P<c>\d{4})"
+_CN_LANDLINE = (  # (?a): ASCII digits only, as in _NANP
+    r"(?a)(?:\((?P<a1>0[1-9]\d{1,2})\) ?|(?P<a2>0[1-9]\d{1,2})[ -]?)(?P<b>\d{3,4})[ -]?(?P<c>\d{4})"
 )
 
 

@@ -675,6 +675,16 @@ def test_fast_cn_landline_equals_the_full_parse() -> None:
             assert parse_phone(text, region) == _parse_phone_slow(text, region), (text, region)
 
 
+@pytest.mark.parametrize(
+    "text", ["(01٠) 00000000", "(4١5) 555-2671", "٤١٥-555-2671", "０７５５-８８８８１２３４"]
+)
+def test_fast_paths_leave_other_digits_to_the_full_parse(text: str) -> None:
+    from crmcli.normalize import _parse_phone_slow
+
+    assert parse_phone(text, "CN") == _parse_phone_slow(text, "CN")
+    assert parse_phone(text, "CN").e164 is None or parse_phone(text, "CN").e164.isascii()
+
+
 def test_fast_paths_take_the_common_forms() -> None:
     from crmcli.normalize import _fast_cn_landline, _fast_nanp
 
