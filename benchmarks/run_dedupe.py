@@ -122,22 +122,39 @@ def purity(groups: list[list[str]], entity_of: dict[str, str]) -> float:
     return round(majority / grouped, 4) if grouped else 1.0
 
 
+# Runs a command and writes its exit code and rusage as JSON to the file named first. Why not
+# wait4 on crmcli directly: a child started by this (big) process inherits its peak RSS, which
+# Linux keeps across exec (with the truth of 1M records in memory here, `ru_maxrss` would
+# report this process, not crmcli); a child of this small launcher inherits only the launcher's.
+LAUNCHER = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as report:
+    json.dump({"code": os.waitstatus_to_exitcode(status), "maxrss_kb": usage.ru_maxrss,
+               "cpu": usage.ru_utime + usage.ru_stime}, report)
+"""
+
+
 def run_crmcli(
     db: Path, env: dict[str, str]
 ) -> tuple[dict[str, list[list[str]]], float, float, float]:
     """Groups by band (lists of external ids), wall seconds, peak RSS MB, CPU seconds (user +
     system: on a loaded machine the wall time says more about the neighbours)."""
-    with tempfile.TemporaryFile() as out:
+    command = [sys.executable, "-m", "crmcli", "dedupe", "--db", str(db), "--format", "jsonl"]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryDirectory() as work:
+        report = Path(work) / "usage.json"
         started = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "crmcli", "dedupe", "--db", str(db), "--format", "jsonl"],
+        subprocess.run(
+            [sys.executable, "-c", LAUNCHER, str(report), *command],
             stdin=subprocess.DEVNULL,
             stdout=out,
             env=env,
+            check=True,
         )
-        _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
-        if os.waitstatus_to_exitcode(status) != 0:
+        usage = json.loads(report.read_text())
+        if usage["code"] != 0:
             raise SystemExit("crmcli dedupe failed")
         out.seek(0)
         groups: dict[int, tuple[str, list[str]]] = {}
@@ -147,7 +164,7 @@ def run_crmcli(
     by_band: dict[str, list[list[str]]] = {"likely": [], "possible": []}
     for band, members in groups.values():
         by_band[band].append(members)
-    return by_band, seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    return by_band, seconds, usage["maxrss_kb"] / 1024, usage["cpu"]
 
 
 def run_splink(records: list[dict]) -> tuple[list[list[str]], float]:
@@ -236,15 +253,21 @@ def main() -> None:
     if not db.exists():
         print(f"building {db} …", file=sys.stderr)
         print(build(db, args.customers, args.seed), file=sys.stderr)
-    records = list(generate(args.customers, seed=args.seed))
-    entity_of = {r["external_id"]: r["entity_id"] for r in records}
+    # The records themselves only for splink (1M of them hold several GB).
+    records = list(generate(args.customers, seed=args.seed)) if args.splink else []
+    entity_of = {
+        r["external_id"]: r["entity_id"]
+        for r in (records or generate(args.customers, seed=args.seed))
+    }
     truth = true_pairs(entity_of)
     env = {
         **os.environ,
         "CRMCLI_KEY_FILE": str(key),
         "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
     }
+    load_before = os.getloadavg()[0]
     by_band, seconds, rss, cpu = run_crmcli(db, env)
+    load_after = os.getloadavg()[0]
     likely = group_pairs(by_band["likely"])
     both = likely | group_pairs(by_band["possible"])
     all_groups = by_band["likely"] + by_band["possible"]
@@ -254,6 +277,7 @@ def main() -> None:
         "crmcli_seconds": round(seconds, 2),
         "crmcli_cpu_seconds": round(cpu, 2),
         "crmcli_peak_rss_mb": round(rss),
+        "load_average_1min": [round(load_before, 2), round(load_after, 2)],  # shared machine
         "likely": scores(likely, truth),
         "possible_only": scores(both - likely, truth),
         "both_bands": scores(both, truth),

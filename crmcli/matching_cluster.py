@@ -44,6 +44,10 @@ def cluster(
     cross pair (scored on demand with `score`, so a pair that shares no blocking key still
     counts) reaches `threshold`. A chain A~B~C where A and C disagree therefore stays apart.
     Each group reports its weakest link: the member least attached to the rest.
+
+    Groups grow only along `pairs`, so each connected component of their graph clusters on its
+    own: clustering the components apart (in any batches) and sorting by `order_key` gives the
+    same groups as one call.
     """
     known: dict[tuple[int, int], PairScore] = {}
     for p in pairs:
@@ -96,5 +100,10 @@ def cluster(
         weakest = min(best_link.values(), key=lambda q: (q.score, q.a, q.b))
         conflict = any(p.score < 0 for p in inside.values())
         out.append(Cluster(group, inside, weakest, conflict))
-    out.sort(key=lambda c: (c.band != "likely", -c.score, c.members[0]))
+    out.sort(key=order_key)
     return out
+
+
+def order_key(c: Cluster) -> tuple[bool, float, int]:
+    """The order groups are listed in: likely first, then the strongest weakest link."""
+    return c.band != "likely", -c.score, c.members[0]

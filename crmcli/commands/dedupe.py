@@ -25,7 +25,7 @@ from crmcli.errors import NeedsConfirmation, UsageError
 from crmcli.render import Format
 
 if TYPE_CHECKING:
-    from crmcli.operations.dedupe import DedupeReport, DuplicateGroup
+    from crmcli.operations.dedupe import DedupeReport, DuplicateGroup, FoundClusters
     from crmcli.store import Store
 
 MinScore = Annotated[
@@ -47,11 +47,11 @@ NO_TERMINAL = (
 )
 
 
-def _summary(report: DedupeReport) -> None:
-    likely = sum(1 for g in report.groups if g.band == "likely")
-    possible = len(report.groups) - likely
+def _summary(report: DedupeReport | FoundClusters) -> None:
+    likely, count = report.likely, report.group_count
+    possible = count - likely
     render.message(
-        f"{len(report.groups)} group(s) of duplicates ({likely} likely, {possible} possible)"
+        f"{count} group(s) of duplicates ({likely} likely, {possible} possible)"
         f" among {report.customers} customers; {report.candidate_pairs} candidate pairs"
         f" compared in {report.seconds:.1f} s."
     )
@@ -69,6 +69,17 @@ def _find(store: Store, min_score: float | None, max_block: int) -> DedupeReport
 
     with render.progress(None, "Finding duplicates") as tick:
         return dedupe_ops.find_groups(store, min_score=min_score, max_block=max_block, tick=tick)
+
+
+def _list(store: Store, min_score: float | None, max_block: int, fmt: Format) -> None:
+    """The listing, written as the groups are built (their rows are read a slice at a time)."""
+    from crmcli.operations import dedupe as dedupe_ops
+
+    with render.progress(None, "Finding duplicates") as tick:
+        found = dedupe_ops.find_clusters(store, min_score=min_score, max_block=max_block, tick=tick)
+    groups = dedupe_ops.iter_groups(store, found.clusters)
+    render.duplicate_groups(groups, dedupe_ops.iter_member_rows(groups), fmt)
+    _summary(found)
 
 
 @app.command()
@@ -102,7 +113,6 @@ def dedupe(
 
     Groups come most certain first, in two bands: likely and possible.
     """
-    from crmcli.operations import dedupe as dedupe_ops
 
     if sum(map(bool, (review, merge_likely, review_file, apply))) > 1:
         raise UsageError("choose one of --review, --merge-likely, --review-file, --apply")
@@ -111,6 +121,9 @@ def dedupe(
     with open_db(db, "dedupe", key_file=key_file) as store:
         if apply is not None:
             _apply(store, apply, yes)
+            return
+        if not (review or merge_likely or review_file):
+            _list(store, min_score, max_block, fmt)
             return
         report = _find(store, min_score, max_block)
         if review_file is not None:
@@ -126,11 +139,7 @@ def dedupe(
         if merge_likely:
             _merge_likely(store, report, yes, fmt)
             return
-        if review:
-            _review(store, report)
-            return
-        render.duplicate_groups(report.groups, dedupe_ops.member_rows(report), fmt)
-        _summary(report)
+        _review(store, report)
 
 
 def _merge_likely(store: Store, report: DedupeReport, yes: bool, fmt: Format) -> None:

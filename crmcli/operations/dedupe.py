@@ -18,7 +18,8 @@ import gc
 import itertools
 import json
 import time
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping
+from array import array
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +85,14 @@ class DedupeReport:
     @property
     def skipped_records(self) -> int:
         return sum(b.size for b in self.skipped)
+
+    @property
+    def group_count(self) -> int:
+        return len(self.groups)
+
+    @property
+    def likely(self) -> int:
+        return sum(1 for g in self.groups if g.band == "likely")
 
 
 def describe_key(key: str) -> str:
@@ -184,6 +193,31 @@ def _vault_if_any(store: Store) -> Vault | None:
 
 
 # -- the whole list -----------------------------------------------------------------------
+#
+# Memory is what limits a big run (1M customers: ~2M candidate pairs among ~770k customers), so
+# no pass holds a full `MatchRecord` for every candidate at once:
+#
+# 1. `_candidates`: the blocks give the candidate pairs (one int each) and the frequency of
+#    every key held by more than `ms.SHARED_FREE` customers (below that, evidence counts in full
+#    and its label names no count, so the exact number does not matter).
+# 2. `_sketch_all`: every candidate's record is built as before (phones decrypted), a chunk at
+#    a time, and boiled down to what `ms.may_reach` reads of it (`_Sketches`: a few bytes in
+#    arrays); the records and the rows they came from are dropped with the chunk. The exact
+#    counts of shared phones are taken on the way.
+# 3. `_survivors`: pairs sharing a phone or an e-mail, and the pairs whose sketches pass the
+#    same bound as `ms.may_reach` (looser only where the sketch keeps a hash instead of a
+#    string, or a near-phone key instead of the digits: never stricter).
+# 4. `_cluster_survivors`: the survivors' connected components, in batches, each batch's
+#    records built again, scored (`ms.may_reach` then `ms.score_pair`) and clustered, then
+#    dropped. Clusters grow only along scored pairs, which stay inside a component, so the
+#    groups are those of one pass over everything (`matching_cluster.cluster`).
+# 5. `iter_groups`: the groups' rows read and built a slice of groups at a time, so that
+#    `dedupe`'s listing writes them as they come.
+
+_SKETCH_CHUNK = 10_000  # records built at once while sketching
+_SMALL_RUN = 20_000  # up to this many candidates, records are built once and kept
+_BATCH = 20_000  # records held at once while scoring and clustering (whole components)
+_GROUP_CHUNK = 2_000  # groups whose rows are read at once
 
 
 @contextlib.contextmanager
@@ -199,6 +233,26 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass
+class FoundClusters:
+    """What `find_clusters` finds: the groups as clusters of ids, most certain first; their
+    rows come from `iter_groups`."""
+
+    clusters: list[mc.Cluster]
+    customers: int
+    candidate_pairs: int
+    skipped: list[SkippedBlock] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def group_count(self) -> int:
+        return len(self.clusters)
+
+    @property
+    def likely(self) -> int:
+        return sum(1 for c in self.clusters if c.band == "likely")
+
+
 def find_groups(
     store: Store,
     *,
@@ -207,45 +261,311 @@ def find_groups(
     tick: Callable[[int], None] | None = None,
 ) -> DedupeReport:
     """Every group of probable duplicates, most certain first."""
+    found = find_clusters(store, min_score=min_score, max_block=max_block, tick=tick)
     with _no_gc():
-        return _find_groups(store, min_score, max_block, tick)
+        groups = list(iter_groups(store, found.clusters))
+    return DedupeReport(
+        groups, found.customers, found.candidate_pairs, found.skipped, found.seconds
+    )
 
 
-def _find_groups(
+def find_clusters(
+    store: Store,
+    *,
+    min_score: float | None = None,
+    max_block: int = DEFAULT_MAX_BLOCK,
+    tick: Callable[[int], None] | None = None,
+) -> FoundClusters:
+    """Every group of probable duplicates as a cluster of ids, most certain first."""
+    with _no_gc():
+        return _find_clusters(store, min_score, max_block, tick)
+
+
+def _find_clusters(
     store: Store,
     min_score: float | None,
     max_block: int,
     tick: Callable[[int], None] | None,
-) -> DedupeReport:
+) -> FoundClusters:
     started = time.perf_counter()
     ensure_keys(store)
     threshold = ms.POSSIBLE if min_score is None else min_score
-    freq: dict[str, int] = {}
-    skipped: list[SkippedBlock] = []
-    pairs: set[tuple[int, int]] = set()
     with store.read():
-        for key, size, ids in match_keys_db.blocks(store):
-            freq[key] = size
-            # Names are shared far more often than phones or e-mails, and a name alone makes
-            # few duplicates: name blocks get a quarter of the limit (pairs grow as its square).
-            limit = max_block if key[0] in "te" else max(2, max_block // NAME_BLOCK_SHARE)
-            if size > limit:
-                skipped.append(SkippedBlock(describe_key(key), size))
-                continue
-            ids.sort()
-            pairs.update(itertools.combinations(ids, 2))
-        refused = set(merges_db.not_duplicate_pairs(store))
-        pairs -= refused
+        cand = _candidates(store, max_block)
         total = customers_db.count_live(store)
     vault = _vault_if_any(store)
-    records = load_records(store, {i for p in pairs for i in p}, vault)
-
-    phone_holders = _phone_counts(records.values())
+    sketches = _sketch_all(store, cand, vault)
+    phone_holders = sketches.phone_holders
 
     def frequency(key: str) -> int:
         if key.startswith("x:"):
             return phone_holders.get(key, 1)
-        return freq.get(key, 1)
+        return cand.freq.get(key, 1)
+
+    survivors = _survivors(cand, sketches, threshold, tick)
+    loaded = sketches.records
+    del sketches
+    cand.contact.clear()  # counted; the survivors are all that is scored
+    cand.other.clear()
+    clusters = _cluster_survivors(store, vault, cand, survivors, frequency, threshold, loaded)
+    cand.skipped.sort(key=lambda b: -b.size)
+    return FoundClusters(clusters, total, cand.pairs, cand.skipped, time.perf_counter() - started)
+
+
+@dataclass
+class _Candidates:
+    shift: int  # a pair (a, b), a < b, is the int a << shift | b
+    contact: set[int]  # pairs sharing a phone or e-mail key (always scored)
+    other: set[int]  # the other pairs (names, nicknames, companies)
+    crowded: dict[int, list[int]]  # customer -> the phone/e-mail keys too shared to expand
+    freq: dict[str, int]  # keys held by more than ms.SHARED_FREE customers
+    refused: set[tuple[int, int]]  # marked not duplicates
+    skipped: list[SkippedBlock]
+    pairs: int = 0
+
+    @property
+    def mask(self) -> int:
+        return (1 << self.shift) - 1
+
+
+def _candidates(store: Store, max_block: int) -> _Candidates:
+    shift = max(1, match_keys_db.max_customer_id(store).bit_length())
+    cand = _Candidates(shift, set(), set(), {}, {}, set(), [])
+    for key, size, ids in match_keys_db.blocks(store):
+        # Only counts above SHARED_FREE change a score or a reason (`ms.shared_factor`,
+        # `ms.common_factor`): anything at or below it counts in full, unnamed.
+        if size > ms.SHARED_FREE:
+            cand.freq[key] = size
+        contact = key[0] in "te"
+        # Names are shared far more often than phones or e-mails, and a name alone makes
+        # few duplicates: name blocks get a quarter of the limit (pairs grow as its square).
+        limit = max_block if contact else max(2, max_block // NAME_BLOCK_SHARE)
+        if size > limit:
+            cand.skipped.append(SkippedBlock(describe_key(key), size))
+            if contact:  # two of them sharing it still share a phone or e-mail
+                number = len(cand.skipped)
+                for i in ids:
+                    cand.crowded.setdefault(i, []).append(number)
+            continue
+        ids.sort()
+        (cand.contact if contact else cand.other).update(
+            [a << shift | b for a, b in itertools.combinations(ids, 2)]
+        )
+    cand.refused = set(merges_db.not_duplicate_pairs(store))
+    if cand.refused:
+        codes = {a << shift | b for a, b in cand.refused}
+        cand.contact -= codes
+        cand.other -= codes
+    cand.other -= cand.contact
+    cand.pairs = len(cand.contact) + len(cand.other)
+    return cand
+
+
+@dataclass
+class _Sketches:
+    """What `ms.may_reach` reads of each candidate, in arrays indexed by `pos[customer id]`:
+    kind and gender codes, the frequency of the name's block (0: no name), hashes of the
+    company key and fold (0: none), near-phone keys' hashes (`near[start : start + count]`)."""
+
+    pos: Sequence[int] | Mapping[int, int]
+    kind: bytearray
+    gender: bytearray
+    name_freq: array[int]
+    company_key: array[int]
+    company_fold: array[int]
+    near_start: array[int]
+    near_count: array[int]
+    near: array[int]
+    company: int  # the kind code of companies
+    phone_holders: dict[str, int]  # "x:" + E.164 -> holders, where it may exceed SHARED_FREE
+    records: dict[int, ms.MatchRecord] | None = None  # kept when they fit in one chunk
+
+
+def _hash(text: str | None) -> int:
+    return (hash(text) or 1) if text else 0
+
+
+def _sketch_all(store: Store, cand: _Candidates, vault: Vault | None) -> _Sketches:
+    shift, mask = cand.shift, cand.mask
+    wanted: set[int] = set()
+    for pairs in (cand.contact, cand.other):
+        for code in pairs:
+            wanted.add(code >> shift)
+            wanted.add(code & mask)
+    ids = sorted(wanted)
+    del wanted
+    top = ids[-1] + 1 if ids else 0
+    # Customer ids are dense in practice: index by the id itself unless that wastes space.
+    pos: Sequence[int] | Mapping[int, int] = (
+        range(top) if top <= 4 * len(ids) + 1_000_000 else {i: n for n, i in enumerate(ids)}
+    )
+    size = len(pos)
+    kinds: dict[str, int] = {"company": 1}
+    genders: dict[str, int] = {}
+    s = _Sketches(
+        pos=pos,
+        kind=bytearray(size),
+        gender=bytearray(size),
+        name_freq=array("q", bytes(8 * size)),
+        company_key=array("q", bytes(8 * size)),
+        company_fold=array("q", bytes(8 * size)),
+        near_start=array("q", bytes(8 * size)),
+        near_count=array("i", bytes(4 * size)),
+        near=array("q"),
+        company=kinds["company"],
+        phone_holders={},
+    )
+    freq = cand.freq
+    chunk = _SMALL_RUN if len(ids) <= _SMALL_RUN else _SKETCH_CHUNK
+    for start in range(0, len(ids), chunk):
+        records = load_records(store, ids[start : start + chunk], vault)
+        if len(ids) <= _SMALL_RUN:  # built once, kept for scoring
+            s.records = records
+        for i, rec in records.items():
+            p = pos[i]
+            s.kind[p] = kinds.setdefault(rec.kind, len(kinds) + 1)
+            if rec.gender:
+                s.gender[p] = genders.setdefault(rec.gender, len(genders) + 1)
+            if rec.name_key:
+                s.name_freq[p] = freq.get(rec.name_block, 1)
+            s.company_key[p] = _hash(rec.company_key)
+            s.company_fold[p] = _hash(rec.company_fold)
+            if rec.near_keys:
+                s.near_start[p] = len(s.near)
+                s.near_count[p] = len(rec.near_keys)
+                s.near.extend(hash(k) for k in rec.near_keys)
+            # `_phone_counts` over every candidate, for the phones whose last 8 digits more
+            # than SHARED_FREE customers share: the holders of one E.164 all hold its last-8
+            # key (E.164 = country code + the digits it is taken from), so no other count
+            # can exceed SHARED_FREE.
+            for identity in {ph.identity for ph in rec.phones if ph.e164 and ph.token in freq}:
+                s.phone_holders[identity] = s.phone_holders.get(identity, 0) + 1
+        del records
+    return s
+
+
+def _survivors(
+    cand: _Candidates, s: _Sketches, threshold: float, tick: Callable[[int], None] | None
+) -> list[int]:
+    """The candidate pairs `ms.may_reach` could keep: every pair sharing a phone or e-mail
+    key (two phones with one E.164 share their last-8 key), and the others whose sketches
+    reach `threshold` by the same bound."""
+    out = list(cand.contact)
+    shift, mask, pos, crowded = cand.shift, cand.mask, s.pos, cand.crowded
+    kind, gender, name_freq, company = s.kind, s.gender, s.name_freq, s.company
+    company_key, company_fold = s.company_key, s.company_fold
+    near, near_start, near_count = s.near, s.near_start, s.near_count
+    limit = threshold - 0.05  # as in may_reach: the total is rounded to 0.1
+    name_bound = ms._name_bound
+    for n, code in enumerate(cand.other, 1):
+        if tick is not None and n % 5000 == 0:
+            tick(5000)
+        a, b = code >> shift, code & mask
+        if crowded and a in crowded and b in crowded and not set(crowded[a]).isdisjoint(crowded[b]):
+            out.append(code)
+            continue
+        pa, pb = pos[a], pos[b]
+        # The bound of `ms.may_reach`, step by step in the same order (the same float).
+        if kind[pa] != kind[pb]:
+            bound = ms.W_KIND_DIFFERS
+        else:
+            bound = 0.0
+            fa, fb = name_freq[pa], name_freq[pb]
+            if fa and fb:
+                bound = name_bound(max(fa, fb))
+            if kind[pa] != company:
+                ka, kb = company_key[pa], company_key[pb]
+                if ka and kb:
+                    if ka == kb:
+                        bound += ms.W_COMPANY_KEY
+                    elif company_fold[pa] and company_fold[pa] == company_fold[pb]:
+                        bound += ms.W_COMPANY_CORE
+                ga, gb = gender[pa], gender[pb]
+                if ga and gb and ga != gb:
+                    bound += ms.W_GENDER_DIFFERS
+        if bound >= limit:
+            out.append(code)
+        elif bound + ms.W_NEAR_PHONE >= limit and near_count[pa] and near_count[pb]:
+            # may_reach compares the digits; sharing a near key is necessary for that.
+            sa, sb = near_start[pa], near_start[pb]
+            mine = near[sa : sa + near_count[pa]]
+            if any(k in mine for k in near[sb : sb + near_count[pb]]):
+                out.append(code)
+    return out
+
+
+def _cluster_survivors(
+    store: Store,
+    vault: Vault | None,
+    cand: _Candidates,
+    survivors: list[int],
+    frequency: ms.Frequency,
+    threshold: float,
+    loaded: dict[int, ms.MatchRecord] | None,
+) -> list[mc.Cluster]:
+    shift, mask = cand.shift, cand.mask
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while (up := parent[root]) != root:
+            root = up
+        while (up := parent[x]) != root:  # path compression
+            parent[x], x = root, up
+        return root
+
+    for code in survivors:
+        a, b = code >> shift, code & mask
+        parent.setdefault(a, a)
+        parent.setdefault(b, b)
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[rb] = ra
+    sizes: dict[int, int] = {}
+    for x in parent:
+        root = find(x)
+        sizes[root] = sizes.get(root, 0) + 1
+    # Whole components into batches of about _BATCH records.
+    batch_of: dict[int, int] = {}
+    batches, filled = 0, 0
+    for root in sorted(sizes):
+        if filled and filled + sizes[root] > _BATCH:
+            batches, filled = batches + 1, 0
+        batch_of[root] = batches
+        filled += sizes[root]
+    del sizes
+    pairs_of: list[list[int]] = [[] for _ in range(batches + 1 if parent else 0)]
+    for code in survivors:
+        pairs_of[batch_of[find(code >> shift)]].append(code)
+    parent.clear()
+    batch_of.clear()
+    survivors.clear()
+
+    out: list[mc.Cluster] = []
+    for codes in pairs_of:
+        out += _cluster_batch(store, vault, cand, codes, frequency, threshold, loaded)
+        codes.clear()
+    out.sort(key=mc.order_key)
+    return out
+
+
+def _cluster_batch(
+    store: Store,
+    vault: Vault | None,
+    cand: _Candidates,
+    codes: list[int],
+    frequency: ms.Frequency,
+    threshold: float,
+    loaded: dict[int, ms.MatchRecord] | None,
+) -> list[mc.Cluster]:
+    """Score and cluster the pairs of whole components, their records built for the while
+    (unless `loaded` has them all)."""
+    shift, mask, refused = cand.shift, cand.mask, cand.refused
+    records = loaded
+    if records is None:
+        records = load_records(
+            store, {code >> shift for code in codes} | {code & mask for code in codes}, vault
+        )
 
     def score(a: int, b: int) -> ms.PairScore:
         if (a, b) in refused:
@@ -253,37 +573,33 @@ def _find_groups(
         return ms.score_pair(records[a], records[b], frequency)
 
     scored: list[ms.PairScore] = []
-    for n, (a, b) in enumerate(pairs, 1):
-        ra, rb = records[a], records[b]
+    for code in codes:
+        ra, rb = records[code >> shift], records[code & mask]
         if ms.may_reach(ra, rb, threshold, frequency):
             p = ms.score_pair(ra, rb, frequency)
             if p.score >= threshold:
                 scored.append(p)
-        if tick is not None and n % 5000 == 0:
-            tick(5000)
-    clusters = mc.cluster(scored, score, threshold=threshold)
-    groups = _groups(store, [c for c in clusters if c.score >= threshold])
-    skipped.sort(key=lambda b: -b.size)
-    return DedupeReport(groups, total, len(pairs), skipped, time.perf_counter() - started)
+    return [c for c in mc.cluster(scored, score, threshold=threshold) if c.score >= threshold]
 
 
-def _groups(store: Store, clusters: list[mc.Cluster]) -> list[DuplicateGroup]:
+def iter_groups(store: Store, clusters: Sequence[mc.Cluster]) -> Iterator[DuplicateGroup]:
+    """The groups of these clusters, numbered from 1, their members' rows read a slice at a
+    time (a 1M-customer run finds ~100k groups)."""
     from crmcli.operations.merging import most_complete
 
-    ids = [m for c in clusters for m in c.members]
-    by_id = {r["id"]: r for r in customers_db.records(store, ids)}
-    counts: dict[int, int] = {}
-    for start in range(0, len(ids), 10_000):  # one statement holds at most 32,766 values
-        counts.update(merges_db.interaction_counts(store, ids[start : start + 10_000]))
-    out = []
-    for number, c in enumerate(clusters, 1):
-        members = [{k: by_id[m].get(k) for k in MEMBER_FIELDS} for m in c.members]
-        pairs = [
-            {"a": p.a, "b": p.b, "score": p.score, "band": p.band, "reasons": p.reasons}
-            for p in sorted(c.pairs.values(), key=lambda q: (-q.score, q.a, q.b))
-        ]
-        out.append(
-            DuplicateGroup(
+    chunk = _GROUP_CHUNK
+    for start in range(0, len(clusters), chunk):
+        part = clusters[start : start + chunk]
+        ids = [m for c in part for m in c.members]
+        by_id = {r["id"]: r for r in customers_db.records(store, ids)}
+        counts = merges_db.interaction_counts(store, ids) if ids else {}
+        for number, c in enumerate(part, start + 1):
+            members = [{k: by_id[m].get(k) for k in MEMBER_FIELDS} for m in c.members]
+            pairs = [
+                {"a": p.a, "b": p.b, "score": p.score, "band": p.band, "reasons": p.reasons}
+                for p in sorted(c.pairs.values(), key=lambda q: (-q.score, q.a, q.b))
+            ]
+            yield DuplicateGroup(
                 number=number,
                 band=c.band,
                 score=c.score,
@@ -292,34 +608,33 @@ def _groups(store: Store, clusters: list[mc.Cluster]) -> list[DuplicateGroup]:
                 members=members,
                 pairs=pairs,
             )
-        )
-    return out
 
 
 def member_rows(report: DedupeReport) -> list[dict[str, Any]]:
     """One flat row per member (the machine formats): group facts, the record, its best match."""
-    rows = []
-    for g in report.groups:
+    return list(iter_member_rows(report.groups))
+
+
+def iter_member_rows(groups: Iterable[DuplicateGroup]) -> Iterator[dict[str, Any]]:
+    """`member_rows` as the groups come."""
+    for g in groups:
         for m in g.members:
             best = max(
                 (p for p in g.pairs if m["id"] in (p["a"], p["b"])),
                 key=lambda p: p["score"],
             )
             other = best["b"] if best["a"] == m["id"] else best["a"]
-            rows.append(
-                {
-                    "group": g.number,
-                    "band": g.band,
-                    "group_score": g.score,
-                    "weakest_link": f"{g.weakest[0]}-{g.weakest[1]}",
-                    "survivor": m["id"] == g.survivor,
-                    **m,
-                    "matches": other,
-                    "score": best["score"],
-                    "reasons": best["reasons"],
-                }
-            )
-    return rows
+            yield {
+                "group": g.number,
+                "band": g.band,
+                "group_score": g.score,
+                "weakest_link": f"{g.weakest[0]}-{g.weakest[1]}",
+                "survivor": m["id"] == g.survivor,
+                **m,
+                "matches": other,
+                "score": best["score"],
+                "reasons": best["reasons"],
+            }
 
 
 # -- one new record -----------------------------------------------------------------------

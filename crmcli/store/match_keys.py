@@ -139,6 +139,10 @@ def blocks(store: Store) -> Iterator[tuple[str, int, list[int]]]:
         yield key, size, [int(i) for i in ids.split(",")]
 
 
+def max_customer_id(store: Store) -> int:
+    return int(store.scalar("SELECT COALESCE(MAX(id), 0) FROM customers"))
+
+
 def counts(store: Store, keys: Iterable[str]) -> dict[str, int]:
     keys = list(keys)
     out: dict[str, int] = {}
