@@ -168,6 +168,8 @@ def test_shown_phone_reads_every_payload_as_json_does(
     phone = Phone(raw=raw, e164=e164, extension=ext, digits="")
     payload = customers_db.phone_payload(phone)
     assert customers_db.shown_phone(payload) == _shown_by_json(payload)
+    value = json.loads(payload)  # what dedupe reads: the fields themselves
+    assert customers_db.phone_fields(payload) == (value["raw"], value["e164"], value["ext"])
 
 
 @pytest.mark.parametrize(
@@ -185,3 +187,5 @@ def test_shown_phone_reads_every_payload_as_json_does(
 )
 def test_shown_phone_on_written_and_other_payloads(payload: str) -> None:
     assert customers_db.shown_phone(payload) == _shown_by_json(payload)
+    value = json.loads(payload)
+    assert customers_db.phone_fields(payload) == (value["raw"], value["e164"], value["ext"])

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
-import json
 import time
 from array import array
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
@@ -132,9 +131,8 @@ def load_records(
     for (customer_id, tail8_hash, _blob), text in zip(phones, plain, strict=True):
         e164, digits = None, ""
         if text is not None:
-            payload = json.loads(text)
-            e164 = payload.get("e164")
-            digits = _digits(e164 or payload.get("raw") or "")
+            raw, e164, _ = customers_db.phone_fields(text)
+            digits = _digits(e164 or raw or "")
         phone_facts.setdefault(customer_id, []).append(
             ms.PhoneFacts("t:" + tail8_hash, e164, digits)
         )

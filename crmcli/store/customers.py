@@ -149,13 +149,14 @@ def phone_payload(phone: Phone) -> str:
     )
 
 
-def shown_phone(payload: str) -> str:
-    """A decrypted phone payload as `--reveal` shows it: E.164 (else as typed), " ext. N".
+def phone_fields(payload: str) -> tuple[str, str | None, str | None]:
+    """(raw, e164, extension) of a decrypted phone payload.
 
     The usual payload, {"raw": "R", "e164": "E", "ext": null}, is read without a JSON parse
-    (0.5 µs instead of 2-2.4 µs; 142k phones at 100k customers): split on quotes, then checked
-    by writing it back. With no backslash in the text its strings hold no escapes, so the parts
-    between quotes are the values themselves. Anything else goes through `json.loads`.
+    (0.5 µs instead of 2-2.4 µs; 142k phones at 100k customers, read by `--reveal`, exports and
+    dedupe): split on quotes, then checked by writing it back. With no backslash in the text
+    its strings hold no escapes, so the parts between quotes are the values themselves.
+    Anything else goes through `json.loads`.
     """
     parts = payload.split('"')
     if (
@@ -163,12 +164,16 @@ def shown_phone(payload: str) -> str:
         and payload == f'{{"raw": "{parts[3]}", "e164": "{parts[7]}", "ext": null}}'
         and "\\" not in payload
     ):
-        return parts[7] or parts[3]
+        return parts[3], parts[7], None
     value = json.loads(payload)
-    shown: str = value["e164"] or value["raw"]
-    if value.get("ext"):
-        shown += f" ext. {value['ext']}"
-    return shown
+    return value["raw"], value["e164"], value.get("ext")
+
+
+def shown_phone(payload: str) -> str:
+    """A decrypted phone payload as `--reveal` shows it: E.164 (else as typed), " ext. N"."""
+    raw, e164, ext = phone_fields(payload)
+    shown = e164 or raw
+    return f"{shown} ext. {ext}" if ext else shown
 
 
 def phone_params(customer_id: int, position: int, phone: Phone, vault: Vault) -> tuple:
