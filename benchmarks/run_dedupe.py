@@ -178,7 +178,8 @@ def run_splink(records: list[dict]) -> tuple[list[list[str]], float]:
 
     from crmcli import matching
     from crmcli.errors import InvalidInput
-    from crmcli.normalize import normalize_email, parse_phone
+    from crmcli.normalize import normalize_email
+    from crmcli.phone_numbers import parse_phone
 
     started = time.perf_counter()
     rows = []

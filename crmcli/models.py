@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from crmcli import normalize
+from crmcli import normalize, phone_numbers
 from crmcli.errors import InvalidInput, SensitiveDataRefused
 from crmcli.fields import RECORD_FIELDS  # noqa: F401  (re-exported: the record's names)
-from crmcli.normalize import Phone
+from crmcli.phone_numbers import Phone
 from crmcli.sensitive import refuse_sensitive
 
 TEXT_FIELDS = ("external_id", "name", "company", "industry", "city", "budget", "needs")
@@ -110,8 +110,8 @@ class CustomerDraft(BaseModel):
             if isinstance(value, Phone):
                 phones.append(value)
                 continue
-            for part in normalize.split_phones(str(value)):
-                phones.append(_as_value_error(normalize.parse_phone, part))
+            for part in phone_numbers.split_phones(str(value)):
+                phones.append(_as_value_error(phone_numbers.parse_phone, part))
         return _unique_phones(phones)
 
     @field_validator("emails", mode="before")

@@ -140,7 +140,7 @@ def _child_env(root: Path, db: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[int]]]:
     """A database of CUSTOMERS customers (every tenth with a phone) and its key file."""
-    from crmcli.normalize import parse_phone
+    from crmcli.phone_numbers import parse_phone
     from crmcli.store import customers as customers_db
     from crmcli.store import journal, open_store
 
@@ -334,8 +334,10 @@ def test_the_harness_catches_an_operation_that_is_not_atomic(
             "        set_archived(store, [i], True)\n"
         ),
     )
+    # Six kills, not three: on a loaded machine the killed runs can be much faster or slower
+    # than the timed one, and one kill that lands mid-way is all this check needs.
     with pytest.raises(AssertionError, match="a mix of before and after"):
-        kill_at_random_points(one_by_one, template, tmp_path, kills=3)
+        kill_at_random_points(one_by_one, template, tmp_path, kills=6)
 
 
 # --------------------------------------------------------------------------- damaged files

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from crmcli import matching_cluster as mc
 from crmcli import matching_score as ms
-from crmcli.normalize import parse_phone
+from crmcli.phone_numbers import parse_phone
 
 
 def phone(text: str) -> ms.PhoneFacts:

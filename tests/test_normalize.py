@@ -19,7 +19,6 @@ from crmcli.normalize import (
     KINDS,
     STATUS_LABELS_ZH,
     STATUSES,
-    Phone,
     clean_text,
     default_region,
     mask_email,
@@ -32,10 +31,9 @@ from crmcli.normalize import (
     parse_gender,
     parse_grade,
     parse_kind,
-    parse_phone,
     parse_status,
-    split_phones,
 )
+from crmcli.phone_numbers import Phone, parse_phone, split_phones
 
 
 @pytest.fixture(autouse=True)
@@ -607,7 +605,7 @@ _MOBILE_FORMS = st.sampled_from(
 @settings(max_examples=400, deadline=None)
 @given(digits=_MOBILE_DIGITS, form=_MOBILE_FORMS, region=st.sampled_from(["CN", "US", "GB"]))
 def test_fast_cn_mobile_equals_the_full_parse(digits: str, form: str, region: str) -> None:
-    from crmcli.normalize import _parse_phone_slow
+    from crmcli.phone_numbers import _parse_phone_slow
 
     text = form.format(d=digits, a=digits[:3], b=digits[3:7], c=digits[7:])
     assert parse_phone(text, region) == _parse_phone_slow(text, region)
@@ -618,7 +616,7 @@ def test_cn_mobile_validity_depends_on_the_first_seven_digits_only() -> None:
 
     import phonenumbers
 
-    from crmcli.normalize import _cn_mobile_prefix_valid
+    from crmcli.phone_numbers import _cn_mobile_prefix_valid
 
     rng = random.Random(7)
     for prefix in range(13000, 20000):  # every 5-digit start, two random tails each
@@ -650,7 +648,7 @@ _CN_AREAS = ("010", "020", "021", "0755", "0571", "0415", "0991", "0101", "0199"
 def test_fast_nanp_equals_the_full_parse() -> None:
     import random
 
-    from crmcli.normalize import _parse_phone_slow
+    from crmcli.phone_numbers import _parse_phone_slow
 
     rng = random.Random(11)
     for i in range(3000):
@@ -664,7 +662,7 @@ def test_fast_nanp_equals_the_full_parse() -> None:
 def test_fast_cn_landline_equals_the_full_parse() -> None:
     import random
 
-    from crmcli.normalize import _parse_phone_slow
+    from crmcli.phone_numbers import _parse_phone_slow
 
     rng = random.Random(12)
     for i in range(3000):
@@ -679,14 +677,14 @@ def test_fast_cn_landline_equals_the_full_parse() -> None:
     "text", ["(01٠) 00000000", "(4١5) 555-2671", "٤١٥-555-2671", "０７５５-８８８８１２３４"]
 )
 def test_fast_paths_leave_other_digits_to_the_full_parse(text: str) -> None:
-    from crmcli.normalize import _parse_phone_slow
+    from crmcli.phone_numbers import _parse_phone_slow
 
     assert parse_phone(text, "CN") == _parse_phone_slow(text, "CN")
     assert parse_phone(text, "CN").e164 is None or parse_phone(text, "CN").e164.isascii()
 
 
 def test_fast_paths_take_the_common_forms() -> None:
-    from crmcli.normalize import _fast_cn_landline, _fast_nanp
+    from crmcli.phone_numbers import _fast_cn_landline, _fast_nanp
 
     nanp = _fast_nanp("(415) 555-2671", "CN")
     assert nanp is not None and (nanp.e164, nanp.digits) == ("+14155552671", "4155552671")

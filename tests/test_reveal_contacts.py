@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from crmcli.credentials import Vault, new_master_key
 from crmcli.errors import InvalidInput, WrongKey
 from crmcli.models import build_draft
-from crmcli.normalize import Phone
 from crmcli.operations import customers
+from crmcli.phone_numbers import Phone
 from crmcli.store import Store, open_store
 from crmcli.store import customers as customers_db
 

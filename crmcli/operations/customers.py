@@ -173,7 +173,7 @@ def edit(
 
 
 def _remove_phones(store: Store, customer_id: int, values: Sequence[str], vault: Vault) -> None:
-    from crmcli.normalize import parse_phone
+    from crmcli.phone_numbers import parse_phone
 
     rows = customers_db.phone_hashes(store, customer_id)
     for value in values:

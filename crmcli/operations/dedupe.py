@@ -32,7 +32,7 @@ from crmcli.store import merges as merges_db
 if TYPE_CHECKING:
     from crmcli.credentials import Vault
     from crmcli.models import CustomerDraft
-    from crmcli.normalize import Phone
+    from crmcli.phone_numbers import Phone
     from crmcli.store import Store
 
 DEFAULT_MAX_BLOCK = 100

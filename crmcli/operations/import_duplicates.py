@@ -34,8 +34,8 @@ from crmcli.store import match_keys as match_keys_db
 
 if TYPE_CHECKING:
     from crmcli.credentials import Vault
-    from crmcli.normalize import Phone
     from crmcli.operations.dedupe import DuplicateGroup
+    from crmcli.phone_numbers import Phone
     from crmcli.store import Store
 
 ON_DUPLICATE = ("create", "update", "skip", "review")

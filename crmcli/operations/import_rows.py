@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmcli import normalize
+from crmcli import normalize, phone_numbers
 from crmcli.errors import InvalidInput
-from crmcli.normalize import Phone
+from crmcli.phone_numbers import Phone
 from crmcli.sensitive import find_sensitive
 from crmcli.sheets import HeaderMap, cell_date, cell_text, lost_digits
 
@@ -112,7 +112,7 @@ def _tag(text: str) -> str:
 # Phones repeat (office landlines, a customer listed twice); parse_phone is ~100 us each.
 @functools.lru_cache(maxsize=65536)
 def _phone(text: str, region: str) -> Phone:
-    return normalize.parse_phone(text, region)
+    return phone_numbers.parse_phone(text, region)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -132,7 +132,7 @@ def parse_phones(texts: Sequence[str], region: str) -> tuple[list[Phone], int]:
     seen: set[str] = set()
     masked = 0
     for text in texts:
-        for part in normalize.split_phones(text):
+        for part in phone_numbers.split_phones(text):
             if is_masked(part):
                 masked += 1
                 continue

@@ -83,7 +83,7 @@ def _by_contact(store: Store, query: Query) -> list[int]:
             return []
         return customers_db.customers_with_email(store, vault.blind("email", email))
     from crmcli.errors import InvalidInput
-    from crmcli.normalize import parse_phone
+    from crmcli.phone_numbers import parse_phone
 
     try:
         phone = parse_phone(query.text)

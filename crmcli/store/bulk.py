@@ -19,7 +19,7 @@ from crmcli.store import customers as customers_db
 
 if TYPE_CHECKING:
     from crmcli.credentials import Vault
-    from crmcli.normalize import Phone
+    from crmcli.phone_numbers import Phone
     from crmcli.store import Store
 
 # SQLite 3.32+ allows 32766 parameters; stay well below for older builds (999 before 3.32).

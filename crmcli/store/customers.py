@@ -18,7 +18,7 @@ from crmcli.store import Store, now_utc
 
 if TYPE_CHECKING:
     from crmcli.credentials import Vault
-    from crmcli.normalize import Phone
+    from crmcli.phone_numbers import Phone
 
 # Columns a caller may set directly (the rest are derived or managed by the store).
 EDITABLE = (
