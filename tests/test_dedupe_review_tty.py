@@ -4,55 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import select
-import subprocess
-import sys
-import time
 
+import cli_helpers
 import pytest
 from cli_helpers import ok
 
-pty = pytest.importorskip("pty")
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a POSIX pseudo-terminal")
 
 PROMPT_END = b"]: "  # typer.prompt's "… [default]: "
-ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # styles, the cursor
 
 
-def on_terminal(args: list[str], answers: list[str], timeout: float = 60) -> tuple[int, str]:
-    """Run `crmcli ARGS` with a pseudo-terminal as stdin, stdout and stderr, answering each
-    prompt in turn; (exit code, everything the terminal showed)."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crmcli", *args], stdin=slave, stdout=slave, stderr=slave
-    )
-    os.close(slave)
-    seen, pending = b"", list(answers)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if not ready:
-                if proc.poll() is not None:
-                    break
-                continue
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-            answered = len(answers) - len(pending)
-            if pending and seen.count(PROMPT_END) > answered:
-                os.write(master, pending.pop(0).encode() + b"\r")
-        code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
-    assert not pending, f"prompts not reached: {pending}\n{seen.decode(errors='replace')}"
-    return code, ESCAPES.sub("", seen.decode(errors="replace"))
+def on_terminal(args: list[str], answers: list[str]) -> tuple[int, str]:
+    return cli_helpers.on_terminal(args, answers, prompt=PROMPT_END)
 
 
 @pytest.fixture

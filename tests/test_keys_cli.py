@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import sqlite3
 import stat
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -22,6 +18,7 @@ from pathlib import Path
 import keyring
 import keyring.core
 import pytest
+from cli_helpers import on_terminal
 from keyring.backend import KeyringBackend
 from keyring.backends import null
 from typer.testing import CliRunner
@@ -390,32 +387,8 @@ def test_import_without_a_database_is_78(isolated: Path) -> None:
 # --------------------------------------------------------------------------- on a terminal
 
 
-def _in_a_terminal(args: list[str], answers: list[str], timeout: float = 30) -> tuple[int, str]:
-    """Run crmcli in a pseudo-terminal, typing each answer after each prompt seen."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: crmcli with the terminal as stdin, stdout and stderr
-        os.execv(sys.executable, [sys.executable, "-m", "crmcli", *args])
-    seen = b""
-    pending = list(answers)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(fd, 4096)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            # getpass flushes typed-ahead input before it prints its prompt: answer each prompt.
-            if pending and seen.count(b"Recovery code") > len(answers) - len(pending):
-                os.write(fd, pending.pop(0).encode() + b"\n")
-    finally:
-        os.close(fd)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+def _in_a_terminal(args: list[str], answers: list[str]) -> tuple[int, str]:
+    return on_terminal(args, answers, prompt=b"Recovery code", enter=b"\n", timeout=30)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a POSIX pseudo-terminal")
