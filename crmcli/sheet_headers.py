@@ -13,27 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from crmcli.errors import UsageError
+from crmcli.fields import RECORD_FIELDS
 
-FIELDS: tuple[str, ...] = (
-    "external_id",
-    "kind",
-    "name",
-    "company",
-    "phones",
-    "emails",
-    "status",
-    "grade",
-    "source",
-    "industry",
-    "city",
-    "gender",
-    "budget",
-    "needs",
-    "tags",
-    "notes",
-    "first_contact_on",
-    "last_contacted_at",
-    "next_follow_up_on",
+# The record's fields a sheet can set: all but the id and the timestamps crmcli manages.
+FIELDS: tuple[str, ...] = tuple(
+    f for f in RECORD_FIELDS if f not in ("id", "archived_at", "created_at", "updated_at")
 )
 INTERACTION_FIELDS: tuple[str, ...] = (
     "customer",

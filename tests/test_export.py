@@ -9,26 +9,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from cli_helpers import crm, ok
 from typer.testing import CliRunner
 
-from crmcli.cli import app
 from crmcli.errors import ExitCode
 from crmcli.store import open_store
 
 runner = CliRunner()
-
-
-def crm(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def ok(*args: str) -> str:
-    code, out, err = crm(*args)
-    assert code == 0, err
-    return out
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from cli_helpers import crm, ok
 from typer.testing import CliRunner
 
 from crmcli.cli import load
@@ -20,19 +21,6 @@ CHINESE = "客户信息登记表.xlsx"
 ENGLISH = "customers-en.xlsx"
 runner = CliRunner()
 app = load()
-
-
-def crm(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def ok(*args: str) -> str:
-    code, out, err = crm(*args)
-    assert code == 0, err
-    return out
 
 
 def imported(*args: str) -> dict:

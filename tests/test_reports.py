@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from cli_helpers import crm, ok
 from typer.testing import CliRunner
 
 from crmcli.cli import app
@@ -319,19 +320,6 @@ def test_followups_ics_is_valid_icalendar(store: Store) -> None:
 
 
 # -- the CLI ----------------------------------------------------------------------------
-
-
-def crm(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def ok(*args: str) -> str:
-    code, out, err = crm(*args)
-    assert code == 0, err
-    return out
 
 
 def _silent(name: str, days: int, *extra: str) -> None:
