@@ -6,8 +6,8 @@ and the reasons that add up to it, e.g. `mobile identical (+7); name same pinyin
 
 The score is additive, explainable evidence, close to a log-likelihood ratio: a personal mobile
 or e-mail shared by two records is strong, a landline shared by an office is weak, a name shared
-by hundreds of records counts for little, and a clear contradiction (different given names,
-different genders) vetoes. Thresholds were set on `benchmarks/run_dedupe.py` (labelled data
+by hundreds of records counts for little (unless the two also share a mobile or an e-mail few
+records hold), and a clear contradiction (different given names, different genders) vetoes. Thresholds were set on `benchmarks/run_dedupe.py` (labelled data
 with family, colleague and namesake look-alikes).
 
 Contact details reach this module either as plaintext (the spreadsheet cleanup, tests) or as
@@ -536,7 +536,41 @@ def _mixed_name(cjk: MatchRecord, latin: MatchRecord) -> tuple[str, float]:
     return _graded(s)
 
 
-def _person_name(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evidence]:
+def _vouched(a: MatchRecord, b: MatchRecord, freq: Frequency) -> bool:
+    """Do the two records share a personal contact detail that few records hold?
+
+    An e-mail, a mobile, a number of unknown kind, or a company's own switchboard, held by at
+    most `SHARED_FREE` records; not a person's landline (families and offices share those).
+    The common-name discount guards against namesakes: two of a thousand 王伟 who also share
+    such a number are not a coincidence of names, so their names count in full (at 1M
+    customers the discount otherwise sent a tenth of the true pairs to "possible").
+    """
+    for e in a.email_set & b.email_set:
+        if freq(e) <= SHARED_FREE:
+            return True
+    if a.phone_keys.isdisjoint(b.phone_keys):
+        return False
+    for pa in a.phones:
+        for pb in b.phones:
+            if not pa.same_as(pb) or max(freq(pa.identity), freq(pb.identity)) > SHARED_FREE:
+                continue
+            landline = pa.kind == pb.kind == "landline"  # as `_shared_phones` weighs it
+            if not landline or a.kind == b.kind == "company":
+                return True
+    return False
+
+
+def _name_factor(
+    a: MatchRecord, b: MatchRecord, freq: Frequency, vouched: bool
+) -> tuple[float, int]:
+    """How much of its weight name evidence keeps, and how many records share the name."""
+    k = max(freq(a.name_block), freq(b.name_block))
+    return (1.0 if vouched else common_factor(k)), k
+
+
+def _person_name(
+    a: MatchRecord, b: MatchRecord, freq: Frequency, vouched: bool = False
+) -> list[Evidence]:
     if not a.name_key or not b.name_key:
         return []
     if a.name_key == b.name_key:
@@ -551,15 +585,16 @@ def _person_name(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Eviden
         return [Evidence(found[0], 0.0)] if found else []
     label, points = found
     if points > 0:
-        k = max(freq(a.name_block), freq(b.name_block))
-        factor = common_factor(k)
+        factor, k = _name_factor(a, b, freq, vouched)
         if factor < 1:
             label += f", common name ({k} records)"
             points = round(points * factor, 1)
     return [Evidence(label, points)]
 
 
-def _org_name(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evidence]:
+def _org_name(
+    a: MatchRecord, b: MatchRecord, freq: Frequency, vouched: bool = False
+) -> list[Evidence]:
     if not a.name_key or not b.name_key:
         return []
     if a.org_key == b.org_key:
@@ -574,8 +609,7 @@ def _org_name(a: MatchRecord, b: MatchRecord, freq: Frequency) -> list[Evidence]
             return [Evidence("names differ", W_ORG_DIFFERS)]
         else:
             return [Evidence("names partly alike", 0.0)]
-    k = max(freq(a.name_block), freq(b.name_block))
-    factor = common_factor(k)
+    factor, k = _name_factor(a, b, freq, vouched)
     if factor < 1:
         label += f", common name ({k} records)"
         points = round(points * factor, 1)
@@ -646,9 +680,9 @@ def score_pair(a: MatchRecord, b: MatchRecord, freq: Frequency = _one_frequency)
     if a.kind != b.kind:
         evidence.append(Evidence("one is a person, one a company", W_KIND_DIFFERS))
     elif a.kind == "company":
-        evidence += _org_name(a, b, freq)
+        evidence += _org_name(a, b, freq, bool(evidence) and _vouched(a, b, freq))
     else:
-        evidence += _person_name(a, b, freq)
+        evidence += _person_name(a, b, freq, bool(evidence) and _vouched(a, b, freq))
         evidence += _company_evidence(a, b)
         if a.gender and b.gender and a.gender != b.gender:
             evidence.append(Evidence("gender differs", W_GENDER_DIFFERS))

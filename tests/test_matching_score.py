@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,6 +108,35 @@ def test_common_names_count_less() -> None:
     common = ms.score_pair(a, b, lambda k: 400 if k.startswith("p:") else 1).score
     assert common < rare
     assert "common name" in "; ".join(ms.score_pair(a, b, lambda k: 400).reasons)
+
+
+def _crowded_name(key: str) -> int:
+    """A name shared by 1,500 records; every phone and e-mail held by two."""
+    return 1500 if key.startswith(("n:", "p:")) else 2
+
+
+@pytest.mark.parametrize(
+    ("contact", "vouches"),
+    [
+        ({"phones": ("13812345678",)}, True),  # a mobile
+        ({"phones": ("+1 415 555 0172",)}, True),  # a number of unknown kind
+        ({"emails": ("wei@example.com",)}, True),
+        ({"phones": ("010-6543 2109",)}, False),  # a landline: families and offices share them
+    ],
+)
+def test_a_shared_personal_contact_lifts_the_common_name_discount(
+    contact: dict[str, tuple[str, ...]], vouches: bool
+) -> None:
+    a, b = rec(1, "王伟", **contact), rec(2, "王伟", **contact)
+    reasons = "; ".join(ms.score_pair(a, b, _crowded_name).reasons)
+    assert ("name identical (+4)" in reasons) is vouches
+    assert ("common name (1500 records)" in reasons) is not vouches
+
+
+def test_a_contact_held_by_many_does_not_lift_the_common_name_discount() -> None:
+    a, b = rec(1, "王伟", None, ("13812345678",)), rec(2, "王伟", None, ("13812345678",))
+    p = ms.score_pair(a, b, lambda k: 1500 if k[:2] in ("n:", "p:") else 9)
+    assert "common name (1500 records)" in "; ".join(p.reasons)
 
 
 def test_a_phone_shared_by_an_office_counts_less() -> None:
