@@ -7,8 +7,9 @@ and the reasons that add up to it, e.g. `mobile identical (+7); name same pinyin
 The score is additive, explainable evidence, close to a log-likelihood ratio: a personal mobile
 or e-mail shared by two records is strong, a landline shared by an office is weak, a name shared
 by hundreds of records counts for little (unless the two also share a mobile or an e-mail few
-records hold), and a clear contradiction (different given names, different genders) vetoes. Thresholds were set on `benchmarks/run_dedupe.py` (labelled data
-with family, colleague and namesake look-alikes).
+records hold), and a clear contradiction (different given names, different genders) vetoes.
+Thresholds were set on `benchmarks/run_dedupe.py` (labelled data with family, colleague and
+namesake look-alikes).
 
 Contact details reach this module either as plaintext (the spreadsheet cleanup, tests) or as
 the store's keyed hashes (`token`s): equality is all that blocking and e-mail scoring need, and
