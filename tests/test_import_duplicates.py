@@ -301,3 +301,28 @@ def test_bad_on_duplicate_values(tmp_path: Path) -> None:
     assert code == 2 and "create|update|skip|review" in err
     code, _, err = crm("import", str(book), "--review-file", str(tmp_path / "r.xlsx"))
     assert code == 2 and "--on-duplicate review" in err
+
+
+@pytest.mark.parametrize("value", ["create", "update"])
+def test_new_customers_are_keyed_as_refresh_keys_them(
+    tmp_path: Path, isolated: Path, twins: dict, value: str
+) -> None:
+    """The import keys its new customers from the records it matched them with, and reads back
+    those a later row filled (`TwinFinder.flushed`): the rows must be exactly what
+    `match_keys.refresh` derives from the stored customers."""
+    from crmcli.store import match_keys, open_store
+
+    book = copy_example(tmp_path, CHINESE)
+    summary = imported(str(book), "--on-duplicate", value)
+    assert summary["created"] > 0
+    if value == "update":
+        assert summary["duplicates"]["likely_updated"] > 0  # rows folded into earlier rows
+    sql = "SELECT key, customer_id FROM match_keys ORDER BY key, customer_id"
+    with open_store(isolated) as store:
+        written = store.query(sql)
+        ids = [r[0] for r in store.query("SELECT id FROM customers")]
+        with store.write():
+            store.conn.execute("DELETE FROM match_keys")
+            match_keys.refresh(store, ids)
+        derived = store.query(sql)
+    assert [tuple(r) for r in written] == [tuple(r) for r in derived]

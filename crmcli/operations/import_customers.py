@@ -344,6 +344,7 @@ class CustomerImport(SheetImport):
                 changed = True
         self._remember(new.id, contacts)
         if changed:
+            self.twins.grew(new.id)
             self.result.updated += 1
         else:
             self.result.unchanged += 1

@@ -4,7 +4,7 @@ An import first matches by identity (importing.py): customer number, then an ide
 e-mail (an office landline alone identifies nobody: colleagues share it). A row that matches
 nothing that way is put to the duplicate matcher `add` and `dedupe` use
 (`operations.dedupe.score_against`), against the database and against the rows created earlier
-in the same file: earlier chunks are in the database, their match keys refreshed after each bulk
+in the same file: earlier chunks are in the database, their match keys written after each bulk
 insert (`flushed`); the current chunk is held here in memory.
 
 A row whose best match is *likely* becomes, by `--on-duplicate`:
@@ -165,9 +165,10 @@ class TwinFinder:
         self.counts: dict[str, int] = {}
         self.holders: dict[str, set[int]] = {}
         self.stored: dict[int, ms.MatchRecord] = {}
-        # Created this chunk, not written yet.
+        # Created this chunk, not written yet; `grown`: those a later row added to since.
         self.pending: dict[int, ms.MatchRecord] = {}
         self.pending_keys: dict[str, set[int]] = {}
+        self.grown: set[int] = set()
 
     def begin(self, upcoming: Callable[[], Iterable[ms.MatchRecord]]) -> None:
         """A new chunk: `upcoming()` gives its rows' records, built only if a row needs them."""
@@ -221,6 +222,11 @@ class TwinFinder:
         for key in rec.keys:
             self.pending_keys.setdefault(key, set()).add(customer_id)
 
+    def grew(self, customer_id: int) -> None:
+        """A later row of the chunk filled a pending customer: its record no longer describes
+        what will be stored (matching keeps comparing with the first row, as before)."""
+        self.grown.add(customer_id)
+
     def changed(self, customer_id: int) -> None:
         """A stored customer was updated (its match keys too): read it again, and let the keys
         it gained find it."""
@@ -236,12 +242,21 @@ class TwinFinder:
 
     def flushed(self, ids: list[int]) -> None:
         """The chunk's new customers were bulk-inserted: key them (bulk inserts write no match
-        keys) so the rest of the file and later commands see them."""
-        if ids:
-            match_keys_db.refresh(self.store, ids)
+        keys) so the rest of the file and later commands see them.
+
+        A customer stored as its row was is keyed from the record matching built of that row
+        (the same keys `refresh` would derive again from the stored row); one a later row
+        filled is read back and keyed by `refresh`.
+        """
+        as_built = [self.pending[i] for i in ids if i in self.pending and i not in self.grown]
+        match_keys_db.write(self.store, as_built)
+        read_back = [i for i in ids if i not in self.pending or i in self.grown]
+        if read_back:
+            match_keys_db.refresh(self.store, read_back)
         self.upcoming = None
         for table in (self.counts, self.holders, self.stored, self.pending, self.pending_keys):
             table.clear()
+        self.grown.clear()
 
 
 # -- the review workbook --------------------------------------------------------------------

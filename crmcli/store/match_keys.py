@@ -4,7 +4,8 @@ One row per (key, customer) in `match_keys`, for live customers only (a merged-a
 has none). Keys come from `crmcli.matching_score.blocking_keys`; those derived from phones and
 e-mails are the keyed hashes already stored in `phones.tail8_hash` and `emails.hash`, so no
 plaintext contact detail is added and no key is needed to keep them current. `refresh` runs
-from `customers.reindex`, the store's single "after a write" hook.
+from `customers.reindex`, the store's single "after a write" hook; `write` keys a bulk import's
+new customers from the records its duplicate matcher already built of them.
 
 `KEYS_VERSION` names the key derivation: when it changes, `ensure_current` rebuilds every
 customer's keys once (also the backfill for databases that had customers before m002).
@@ -22,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from crmcli.matching_score import MatchRecord
     from crmcli.store import Store
 
 KEYS_VERSION = "2"  # 2: the stored facts row
@@ -29,6 +31,7 @@ _META = "match_keys_version"
 _CHUNK = 900
 _FACTS_LOW, _FACTS_HIGH = "~m:", "~m;"  # the range of the facts rows
 _BLOCKS_BELOW = "~"
+_INSERT = "INSERT OR IGNORE INTO match_keys (key, customer_id) VALUES (?, ?)"
 
 
 def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterator[list[int]]:
@@ -71,7 +74,7 @@ def match_rows(
 
 def refresh(store: Store, customer_ids: Sequence[int]) -> int:
     """Recompute the keys of these customers from their stored state; returns how many."""
-    from crmcli.matching_score import PhoneFacts, match_record, stored_facts
+    from crmcli.matching_score import PhoneFacts, match_record
 
     done = 0
     for chunk in _chunks(customer_ids):
@@ -82,8 +85,7 @@ def refresh(store: Store, customer_ids: Sequence[int]) -> int:
         email_tokens: dict[int, list[str]] = {}
         for row in emails:
             email_tokens.setdefault(row[0], []).append("e:" + row[1])
-        marks = ",".join("?" * len(chunk))
-        store.conn.execute(f"DELETE FROM match_keys WHERE customer_id IN ({marks})", chunk)
+        _delete(store, chunk)
         rows: list[tuple[str, int]] = []
         for c in customers:
             if c["merged_into"] is not None:
@@ -99,15 +101,46 @@ def refresh(store: Store, customer_ids: Sequence[int]) -> int:
                 phones=phone_tokens.get(c["id"], ()),
                 emails=email_tokens.get(c["id"], ()),
             )
-            rows.extend((k, c["id"]) for k in rec.keys)
-            facts = stored_facts(rec)
-            if facts is not None:
-                rows.append((facts, c["id"]))
+            rows += _key_rows(rec)
             done += 1
-        store.conn.executemany(
-            "INSERT OR IGNORE INTO match_keys (key, customer_id) VALUES (?, ?)", rows
-        )
+        store.conn.executemany(_INSERT, rows)
     return done
+
+
+def write(store: Store, records: Sequence[MatchRecord]) -> None:
+    """Key live customers from records already built in memory: the rows `refresh` writes,
+    without reading the customers back and deriving their keys again.
+
+    For the bulk import, whose duplicate matcher built each new customer's record from the row
+    it then inserted. Each record must be the one `refresh` would build from the stored row:
+    same id, kind, name and company (the stored name_key, pinyin and company_key are these
+    functions of them, `customers._derived`), phone tokens "t:" + the stored tail8_hash and
+    e-mail tokens "e:" + the stored hash (order and repeats do not matter: keys are a set).
+    """
+    rows: list[tuple[str, int]] = []
+    for rec in records:
+        rows += _key_rows(rec)
+    # In key order the WITHOUT ROWID b-tree takes each page's inserts together.
+    rows.sort()
+    for chunk in _chunks([rec.id for rec in records]):
+        _delete(store, chunk)
+    store.conn.executemany(_INSERT, rows)
+
+
+def _delete(store: Store, customer_ids: list[int]) -> None:
+    marks = ",".join("?" * len(customer_ids))
+    store.conn.execute(f"DELETE FROM match_keys WHERE customer_id IN ({marks})", customer_ids)
+
+
+def _key_rows(rec: MatchRecord) -> list[tuple[str, int]]:
+    """The match_keys rows of one live customer: its blocking keys and its facts row."""
+    from crmcli import matching_score  # not at the top: most commands never key anyone
+
+    rows = [(key, rec.id) for key in rec.keys]
+    facts = matching_score.stored_facts(rec)
+    if facts is not None:
+        rows.append((facts, rec.id))
+    return rows
 
 
 def stale_ids(store: Store) -> list[int]:
