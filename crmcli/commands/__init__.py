@@ -21,6 +21,7 @@ app = typer.Typer(
         " missing or unreadable, 75 database busy, 77 wrong key, 78 not configured."
     ),
     no_args_is_help=True,
+    rich_markup_mode="markdown",
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
