@@ -326,6 +326,18 @@ class _Candidates:
         return (1 << self.shift) - 1
 
 
+def block_limit(key: str, max_block: int) -> int:
+    """The most customers a blocking key may hold and still bring them together (`dedupe`,
+    and `add` and `import` looking for a new record's twins).
+
+    Names are shared far more often than phones or e-mails, and a name alone makes few
+    duplicates: name blocks get a quarter of the limit (pairs grow as its square). In a name
+    block past that, a name's evidence is at most `ms.COMMON_NAME_FLOOR` of its weight unless a
+    phone or e-mail is shared too, and then their own, smaller, block brings the pair together.
+    """
+    return max_block if key[0] in "te" else max(2, max_block // NAME_BLOCK_SHARE)
+
+
 def _candidates(store: Store, max_block: int) -> _Candidates:
     shift = max(1, match_keys_db.max_customer_id(store).bit_length())
     cand = _Candidates(shift, set(), set(), {}, {}, set(), [])
@@ -335,10 +347,7 @@ def _candidates(store: Store, max_block: int) -> _Candidates:
         if size > ms.SHARED_FREE:
             cand.freq[key] = size
         contact = key[0] in "te"
-        # Names are shared far more often than phones or e-mails, and a name alone makes
-        # few duplicates: name blocks get a quarter of the limit (pairs grow as its square).
-        limit = max_block if contact else max(2, max_block // NAME_BLOCK_SHARE)
-        if size > limit:
+        if size > block_limit(key, max_block):
             cand.skipped.append(SkippedBlock(describe_key(key), size))
             if contact:  # two of them sharing it still share a phone or e-mail
                 number = len(cand.skipped)
@@ -676,7 +685,7 @@ def likely_duplicates_of(
     if not rec.keys:
         return []
     counts = match_keys_db.counts(store, rec.keys)
-    usable = [k for k in rec.keys if 0 < counts.get(k, 0) < max_block]
+    usable = [k for k in rec.keys if 0 < counts.get(k, 0) < block_limit(k, max_block)]
     holders = match_keys_db.holders(store, usable)
     holders.pop(exclude or -1, None)
     if not holders:
@@ -709,7 +718,9 @@ def score_against(
 
     out = []
     for customer_id, other in others.items():
-        if customer_id in skip:
+        # may_reach is an exact upper bound (a property test holds it to score_pair): most
+        # candidates are namesakes with nothing else in common and stop here, unscored.
+        if customer_id in skip or not ms.may_reach(rec, other, ms.POSSIBLE, frequency):
             continue
         p = ms.score_pair(rec, other, frequency)
         if p.band is not None:

@@ -181,7 +181,7 @@ class TwinFinder:
         counts = match_keys_db.counts(self.store, new)
         for key in new:
             self.counts[key] = counts.get(key, 0)
-        usable = [k for k in new if 0 < self.counts[k] < self.max_block]
+        usable = [k for k in new if 0 < self.counts[k] < dedupe.block_limit(k, self.max_block)]
         held = match_keys_db.holders(self.store, usable)
         for customer_id, their_keys in held.items():
             for key in their_keys:
@@ -202,7 +202,7 @@ class TwinFinder:
         counts = {k: self.counts[k] + len(self.pending_keys.get(k, ())) for k in keys}
         ids: set[int] = set()
         for key in keys:
-            if 0 < counts[key] < self.max_block:
+            if 0 < counts[key] < dedupe.block_limit(key, self.max_block):
                 ids |= self.holders.get(key, set()) | self.pending_keys.get(key, set())
         others = {
             i: self.pending.get(i) or self.stored[i]
