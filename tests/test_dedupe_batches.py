@@ -19,7 +19,7 @@ import pytest
 from crmcli import matching_cluster as mc
 from crmcli import matching_score as ms
 from crmcli.models import build_draft
-from crmcli.operations import customers, dedupe, merging
+from crmcli.operations import customers, dedupe, dedupe_candidates, merging
 from crmcli.store import Store, open_store
 from crmcli.store import match_keys as match_keys_db
 from crmcli.store import merges as merges_db
@@ -136,7 +136,7 @@ def reference(store: Store, threshold: float, max_block: int) -> list[tuple[Any,
     pairs: set[tuple[int, int]] = set()
     for key, size, ids in match_keys_db.blocks(store):
         freq[key] = size
-        limit = max_block if key[0] in "te" else max(2, max_block // dedupe.NAME_BLOCK_SHARE)
+        limit = dedupe_candidates.block_limit(key, max_block)
         if size <= limit:
             pairs.update(itertools.combinations(sorted(ids), 2))
     refused = set(merges_db.not_duplicate_pairs(store))
@@ -197,7 +197,7 @@ def test_sketches_never_drop_a_pair_that_may_reach(store: Store, max_block: int)
     keeps are exact wherever they can matter (above SHARED_FREE)."""
     dedupe.ensure_keys(store)
     vault = store.vault()
-    cand = dedupe._candidates(store, max_block)
+    cand = dedupe_candidates.candidates(store, max_block)
     sketches = dedupe._sketch_all(store, cand, vault)
     codes = cand.contact | cand.other
     ids = {c >> cand.shift for c in codes} | {c & cand.mask for c in codes}
@@ -212,7 +212,7 @@ def test_sketches_never_drop_a_pair_that_may_reach(store: Store, max_block: int)
         return holders.get(key, 1) if key.startswith("x:") else cand.freq.get(key, 1)
 
     for threshold in (ms.POSSIBLE, ms.LIKELY, 2.0, 0.0, -20.0):
-        kept = set(dedupe._survivors(cand, sketches, threshold, None))
+        kept = set(dedupe_candidates.survivors(cand, sketches, threshold, None))
         assert kept <= codes
         for code in codes:
             a, b = records[code >> cand.shift], records[code & cand.mask]
