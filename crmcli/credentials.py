@@ -146,6 +146,28 @@ class Vault:
             raise WrongKey("the key does not open this database's contact details") from None
         return out
 
+    def decrypt_each(self, items: Iterable[tuple[bytes, bytes]]) -> list[str | None]:
+        """`decrypt` of (blob, associated data) pairs, each bound to its own data (a sealed
+        customer's contacts bind its id: `crmcli.store.sealed`).
+
+        None for a value that does not open (too short, another key, bound to other data): the
+        caller has the rows it was made from and decides what that means."""
+        from cryptography.exceptions import InvalidTag
+
+        decrypt = self._cipher().decrypt
+        out: list[str | None] = []
+        append = out.append
+        shortest, n = _NONCE_BYTES + _TAG_BYTES, _NONCE_BYTES
+        for blob, aad in items:
+            if len(blob) < shortest:
+                append(None)
+                continue
+            try:
+                append(decrypt(blob[:n], blob[n:], aad).decode("utf-8"))
+            except InvalidTag:
+                append(None)
+        return out
+
     def blind(self, purpose: str, value: str) -> str:
         """Keyed hash for exact lookup: HMAC-SHA256(hash_key, purpose NUL value), 16 bytes as hex.
 

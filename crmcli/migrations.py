@@ -246,10 +246,51 @@ _M003_STATS_COUNTERS = [
     " WHERE next_follow_up_on IS NOT NULL AND merged_into IS NULL",
 ]
 
+# Sealed contacts (crmcli/store/sealed.py): one AES-GCM blob per customer holding all its phone
+# and e-mail plaintexts, so revealing 100k customers is 100k decryptions instead of 215k
+# (issue #6). A table of its own, not a column of `customers`: every `SELECT *` of a customer
+# (records, merge snapshots, exports) stays as it was and customer rows stay narrow.
+# A row for every customer (kept by the customers triggers); contacts_enc NULL = not sealed.
+# The phones/emails triggers unseal the customer(s) a row change touches (an UPDATE both the old
+# and the new owner: merges move rows), so a blob is either absent or exactly the rows; the
+# next write that holds the key seals it again. Existing databases start unsealed.
+_UNSEAL = (
+    "UPDATE contacts_sealed SET contacts_enc = NULL"
+    " WHERE customer_id = {who}.customer_id AND contacts_enc IS NOT NULL;"
+)
+_M004_SEALED_CONTACTS = [
+    """CREATE TABLE contacts_sealed (
+        customer_id INTEGER PRIMARY KEY,
+        contacts_enc BLOB
+    )""",
+    "CREATE INDEX contacts_unsealed ON contacts_sealed(customer_id) WHERE contacts_enc IS NULL",
+    "INSERT INTO contacts_sealed (customer_id) SELECT id FROM customers",
+    # OR REPLACE: a customer inserted under an id that still has a row starts unsealed.
+    """CREATE TRIGGER contacts_sealed_customer_insert AFTER INSERT ON customers BEGIN
+        INSERT OR REPLACE INTO contacts_sealed (customer_id, contacts_enc) VALUES (NEW.id, NULL);
+    END""",
+    """CREATE TRIGGER contacts_sealed_customer_delete AFTER DELETE ON customers BEGIN
+        DELETE FROM contacts_sealed WHERE customer_id = OLD.id;
+    END""",
+    *(
+        statement
+        for table in ("phones", "emails")
+        for statement in (
+            f"CREATE TRIGGER {table}_unseal_insert AFTER INSERT ON {table} BEGIN"
+            f" {_UNSEAL.format(who='NEW')} END",
+            f"CREATE TRIGGER {table}_unseal_delete AFTER DELETE ON {table} BEGIN"
+            f" {_UNSEAL.format(who='OLD')} END",
+            f"CREATE TRIGGER {table}_unseal_update AFTER UPDATE ON {table} BEGIN"
+            f" {_UNSEAL.format(who='OLD')} {_UNSEAL.format(who='NEW')} END",
+        )
+    ),
+]
+
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("m001_initial", _M001_INITIAL),
     ("m002_match_keys", _M002_MATCH_KEYS),
     ("m003_stats_counters", _M003_STATS_COUNTERS),
+    ("m004_sealed_contacts", _M004_SEALED_CONTACTS),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

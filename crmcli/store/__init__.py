@@ -130,13 +130,24 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken with BEGIN IMMEDIATE; rolled back on any error."""
+        """One write transaction, taken with BEGIN IMMEDIATE; rolled back on any error.
+
+        Before it commits, a transaction of a command that opened the vault (it used the key)
+        seals the contacts of every customer whose phones or emails changed since they were last
+        sealed (`crmcli.store.sealed`), in the same transaction. A write without the key (`log`,
+        `archive`, the stale report) never loads it: those customers are sealed by the next
+        write that has it, and read from their rows until then.
+        """
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise translate_error(exc, self.path) from None
         try:
             yield self.conn
+            if self._vault is not None and self.conn.in_transaction:
+                from crmcli.store import sealed
+
+                sealed.seal_missing(self, self._vault)
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
