@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 LISTS = "\x1d"  # between the phone list and the e-mail list
 ITEMS = "\x1e"  # between the items of a list
 _AAD = b"crmcli contacts v1 #%d"
-_BATCH = 4096  # customers sealed or read at a time: memory stays flat at a million customers
+_BATCH = 4096  # customers sealed at a time: memory stays flat at a million customers
 
 Contacts = tuple[list[str], list[str]]  # (phone payloads, e-mails), each in position order
 
@@ -159,30 +159,10 @@ def opened_batches(
 
 
 def blob_rows(store: Store, wanted: set[int]) -> Iterator[list[tuple[int, bytes | None]]]:
-    """(customer_id, contacts_enc) of these customers, in batches. Dense ids (most of their
-    range) are one range scan filtered here, sparse ones `IN (...)` chunks (as `contact_rows`)."""
-    if not wanted:
-        return
-    low, high = min(wanted), max(wanted)
-    span = high - low + 1
-    if span <= 2 * len(wanted):
-        cursor = store.conn.execute(
-            "SELECT customer_id, contacts_enc FROM contacts_sealed"
-            " WHERE customer_id BETWEEN ? AND ?",
-            (low, high),
-        )
-        complete = span == len(wanted)
-        while rows := cursor.fetchmany(_BATCH):
-            yield rows if complete else [r for r in rows if r[0] in wanted]
-        return
-    ordered = sorted(wanted)
-    for start in range(0, len(ordered), 900):
-        chunk = ordered[start : start + 900]
-        yield store.conn.execute(
-            "SELECT customer_id, contacts_enc FROM contacts_sealed"
-            f" WHERE customer_id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ).fetchall()
+    """(customer_id, contacts_enc) of these customers, in batches."""
+    return customers_db.rows_of_customers(
+        store, "SELECT customer_id, contacts_enc FROM contacts_sealed", wanted
+    )
 
 
 def from_rows(store: Store, customer_ids: Iterable[int], vault: Vault) -> dict[int, Contacts]:
