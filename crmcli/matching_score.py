@@ -234,6 +234,11 @@ class MatchRecord:
             self._keys = frozenset(blocking_keys(self))
         return self._keys
 
+    def release_keys(self) -> None:
+        """Forget the blocking keys (computed again if asked for): a matcher holding many
+        records that has indexed their keys need not keep a second copy (~0.9 KB a record)."""
+        self._keys = None
+
 
 # What a record needs of pypinyin, computed when its keys are (at write time) and stored beside
 # them, so that scoring reads it instead: (name syllables, company fold, org key).

@@ -62,7 +62,6 @@ class CustomerImport(SheetImport):
         self.vault = vault
         self.id_map = id_map
         self.numbers = numbers
-        self.twins = dups.TwinFinder(store, vault)
         self.row_records: dict[int, dups.ms.MatchRecord] = {}  # by row number, this chunk
         self.known: dict[int, tuple[str | None, str]] = {}  # the chunk's _Lookups.known
         self.reader = CustomerRows(
@@ -75,6 +74,7 @@ class CustomerImport(SheetImport):
             result.kept_columns, result.unmapped_columns = result.unmapped_columns, []
         self.stamp = now_utc()
         self.next_id = bulk.next_customer_id(store)
+        self.twins = dups.TwinFinder(store, vault, self.next_id)
         # New customers of the current chunk (not yet in the database), and the keys that find
         # them or customers changed during this chunk; reset after each flush.
         self.pending: dict[int, bulk.NewCustomer] = {}

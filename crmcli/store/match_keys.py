@@ -176,31 +176,38 @@ def max_customer_id(store: Store) -> int:
     return int(store.scalar("SELECT COALESCE(MAX(id), 0) FROM customers"))
 
 
-def counts(store: Store, keys: Iterable[str]) -> dict[str, int]:
-    keys = list(keys)
-    out: dict[str, int] = {}
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        for key, n in store.query(
-            f"SELECT key, COUNT(*) FROM match_keys WHERE key IN ({marks}) GROUP BY key", chunk
-        ):
-            out[key] = n
-    return out
+def any_keys(store: Store) -> bool:
+    """Whether any customer is keyed at all (an import into an empty database asks nothing)."""
+    return store.scalar("SELECT EXISTS (SELECT 1 FROM match_keys)") == 1
 
 
-def holders(store: Store, keys: Iterable[str]) -> dict[int, set[str]]:
-    """Customers holding any of `keys`, with the keys each holds."""
-    keys = list(keys)
+def counts(store: Store, keys: Iterable[str], *, below: int | None = None) -> dict[str, int]:
+    """How many customers hold each key (only those with an id under `below`, if given)."""
+    return {key: n for key, n in _key_query(store, "key, COUNT(*)", keys, below, group=True)}
+
+
+def holders(store: Store, keys: Iterable[str], *, below: int | None = None) -> dict[int, set[str]]:
+    """Customers holding any of `keys` (only ids under `below`, if given), with the keys each
+    holds."""
     out: dict[int, set[str]] = {}
+    for key, customer_id in _key_query(store, "key, customer_id", keys, below):
+        out.setdefault(customer_id, set()).add(key)
+    return out
+
+
+def _key_query(
+    store: Store, columns: str, keys: Iterable[str], below: int | None, *, group: bool = False
+) -> Iterator[sqlite3.Row]:
+    keys = list(keys)
+    limit = "" if below is None else " AND customer_id < ?"
+    tail = " GROUP BY key" if group else ""
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
-        for key, customer_id in store.query(
-            f"SELECT key, customer_id FROM match_keys WHERE key IN ({marks})", chunk
-        ):
-            out.setdefault(customer_id, set()).add(key)
-    return out
+        params = chunk if below is None else [*chunk, below]
+        yield from store.query(
+            f"SELECT {columns} FROM match_keys WHERE key IN ({marks}){limit}{tail}", params
+        )
 
 
 def stored_facts(store: Store, customer_ids: Sequence[int]) -> dict[int, str]:
