@@ -266,6 +266,37 @@ def test_later_rows_see_earlier_rows_across_chunks(
     assert code == 0 and "looks like #1 张伟" in err  # the imported customers have match keys
 
 
+@pytest.mark.parametrize("value", ["create", "update", "review"])
+def test_memory_cap_and_chunks_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """The matcher holds the import's own customers in memory up to `MEMORY_RECORDS`, then
+    lets the database answer for them: every way of cutting the file decides the same, on an
+    empty database and on one that already holds customers."""
+    from crmcli.operations import import_duplicates
+
+    chinese, english = copy_example(tmp_path, CHINESE), copy_example(tmp_path, ENGLISH)
+    found = []
+    for chunk, cap in ((1000, 100_000), (5, 100_000), (5, 3), (2, 1)):
+        monkeypatch.setattr(importing, "CHUNK_ROWS", chunk)
+        monkeypatch.setattr(import_duplicates, "MEMORY_RECORDS", cap)
+        db = str(tmp_path / f"c{chunk}-{cap}.db")
+        options = ["--db", db, "--on-duplicate", value]
+        if value == "review":
+            options += ["--review-file", f"{db}.xlsx"]
+        first = imported(str(english), *options)
+        second = imported(str(chinese), *options)
+        for summary in (first, second):
+            summary["duplicates"]["review_file"] = None
+            summary.pop("backup")
+            for sheet in summary["sheets"]:
+                if "duplicates" in sheet:
+                    sheet["duplicates"]["review_file"] = None
+        found.append((first, second))
+    assert found[0][1]["duplicates"]["likely"] > 0
+    assert all(f == found[0] for f in found[1:])
+
+
 def test_interactions_follow_a_folded_row_and_name_a_skipped_one(
     tmp_path: Path, twins: dict
 ) -> None:
