@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from crmcli import matching
 
@@ -234,10 +235,26 @@ class MatchRecord:
             self._keys = frozenset(blocking_keys(self))
         return self._keys
 
+    def __reduce__(self) -> tuple[Callable[..., MatchRecord], tuple]:
+        """Pickled as its inputs plus what pypinyin gave (facts) and its keys: an import's
+        worker process builds records and the main process scores them, and rebuilding from
+        these costs a third of unpickling every slot (frozensets rehash their strings)."""
+        facts = (self.syllables, self.company_fold, self.org_key if self.kind == "company" else "")
+        inputs = (self.id, self.kind, self.name, self.name_key, self.company, self.company_key)
+        rest = (self.gender, self.phones, self.emails, self.pinyin, facts)
+        return _unpickle_record, (*inputs, *rest, tuple(self.keys))
+
     def release_keys(self) -> None:
         """Forget the blocking keys (computed again if asked for): a matcher holding many
         records that has indexed their keys need not keep a second copy (~0.9 KB a record)."""
         self._keys = None
+
+
+def _unpickle_record(*args: Any) -> MatchRecord:
+    *inputs, keys = args
+    rec = MatchRecord(*inputs)
+    rec._keys = frozenset(keys)
+    return rec
 
 
 # What a record needs of pypinyin, computed when its keys are (at write time) and stored beside

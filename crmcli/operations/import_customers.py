@@ -1,10 +1,12 @@
 """Importing a customers sheet: validate each row, match it, then create, fill or leave.
 
-A row is matched to an existing customer by customer number, then by an identical phone or
-e-mail (keyed hashes, so no plaintext is compared); a row that matches nothing exactly but
-looks like a customer to the duplicate matcher goes as `--on-duplicate` says
-(`import_duplicates`). New customers are written a chunk at a time through `store.bulk` (the
-same rows, hashes and index as `crmcli add`); updates take the one-at-a-time path.
+Rows arrive prepared (`import_prepare`: validated, hashed, with their match record and what
+they would write), possibly from a second process. A row is matched to an existing customer by
+customer number, then by an identical phone or e-mail (keyed hashes, so no plaintext is
+compared); a row that matches nothing exactly but looks like a customer to the duplicate
+matcher goes as `--on-duplicate` says (`import_duplicates`). New customers are written a chunk
+at a time through `store.bulk` (the same rows, hashes and index as `crmcli add`); updates take
+the one-at-a-time path.
 """
 
 from __future__ import annotations
@@ -14,22 +16,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crmcli.operations import import_duplicates as dups
+from crmcli.operations import import_prepare as prep
+from crmcli.operations.import_prepare import Contacts, PreparedRow
 from crmcli.operations.import_report import ImportOptions, PlannedSheet, SheetImport, SheetResult
-from crmcli.operations.import_rows import CustomerRow, CustomerRows, Rejected
+from crmcli.operations.import_rows import CustomerRow, CustomerRows
 from crmcli.store import bulk, journal, now_utc
 from crmcli.store import customers as customers_db
 
 if TYPE_CHECKING:
     from crmcli.credentials import Vault
     from crmcli.store import Store
-
-
-@dataclass
-class _Contacts:
-    """Keyed hashes of a row's contact details: (E.164 or None, last 8) per phone; emails."""
-
-    phones: list[tuple[str | None, str]] = field(default_factory=list)
-    emails: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -62,7 +58,6 @@ class CustomerImport(SheetImport):
         self.vault = vault
         self.id_map = id_map
         self.numbers = numbers
-        self.row_records: dict[int, dups.ms.MatchRecord] = {}  # by row number, this chunk
         self.known: dict[int, tuple[str | None, str]] = {}  # the chunk's _Lookups.known
         self.reader = CustomerRows(
             planned.sheet.headers,
@@ -95,19 +90,22 @@ class CustomerImport(SheetImport):
                 self.rejected_ids.add(external_id)
 
     def run(self, advance: Callable[[int], None], chunk_rows: int) -> None:
-        for chunk in self.chunks(chunk_rows):
-            rows: list[tuple[CustomerRow, list[object]]] = []
-            for number, cells in chunk:
-                try:
-                    row = self.reader.read(number, cells)
-                except Rejected as exc:
-                    self.reject(number, cells, exc.column, exc.reason)
-                    continue
-                if row is None:
+        parallel = self.options.parallel
+        if parallel is None:
+            parallel = prep.can_fork(self.planned.sheet.total_rows, chunk_rows)
+        chunks = self.chunks(chunk_rows)
+        for chunk in prep.prepared_chunks(
+            self.reader, self.vault, self.stamp, chunks, parallel=parallel
+        ):
+            rows: list[PreparedRow] = []
+            for item in chunk:
+                if isinstance(item, prep.RejectedRow):
+                    self.reject(item.number, item.cells, item.column, item.reason)
+                elif isinstance(item, prep.SkippedRow):
                     self.result.skipped += 1
-                    continue
-                self.result.masked_skipped += row.masked_skipped
-                rows.append((row, cells))
+                else:
+                    self.result.masked_skipped += item.row.masked_skipped
+                    rows.append(item)
             self._apply(rows)
             bulk.insert_customers(self.store, list(self.pending.values()), self.vault, self.stamp)
             self.twins.flushed(list(self.pending))
@@ -126,17 +124,6 @@ class CustomerImport(SheetImport):
     # when one side could not be canonicalised (a bare landline). Comparing last-8 digits
     # always would tie 13812345678 to 13912345678.
 
-    def _hashes(self, row: CustomerRow) -> _Contacts:
-        vault = self.vault
-        contacts = _Contacts()
-        if vault is None:
-            return contacts
-        for phone in row.phones:
-            e164 = vault.blind("e164", phone.e164) if phone.e164 else None
-            contacts.phones.append((e164, vault.blind("tail8", phone.tail8)))
-        contacts.emails = [vault.blind("email", e) for e in row.emails]
-        return contacts
-
     def _holders(self, contact: tuple[str | None, str], db: _Lookups) -> set[int]:
         e164, tail8 = contact
         found: set[int] = set()
@@ -147,30 +134,24 @@ class CustomerImport(SheetImport):
             found |= db.e164.get(e164, set()) | self.local_e164.get(e164, set())
         return found
 
-    def _apply(self, rows: list[tuple[CustomerRow, list[object]]]) -> None:
-        hashed = [(row, cells, self._hashes(row)) for row, cells in rows]
-        ext_ids = [r.fields["external_id"] for r, _, _ in hashed if r.fields.get("external_id")]
+    def _apply(self, rows: list[PreparedRow]) -> None:
+        ext_ids = [p.row.fields["external_id"] for p in rows if p.row.fields.get("external_id")]
         db = _Lookups(owners=bulk.owners_of_external_ids(self.store, ext_ids))
         db.e164 = bulk.customers_by_e164_hashes(
-            self.store, [e for _, _, c in hashed for e, _ in c.phones if e]
+            self.store, [e for p in rows for e, _ in p.contacts.phones if e]
         )
         db.tail8 = bulk.customers_by_tail8_hashes(
-            self.store, [t for _, _, c in hashed for _, t in c.phones]
+            self.store, [t for p in rows for _, t in p.contacts.phones]
         )
         db.emails = bulk.customers_by_email_hashes(
-            self.store, [e for _, _, c in hashed for e in c.emails]
+            self.store, [e for p in rows for e in p.contacts.emails]
         )
         ids = {i for ids in (*db.e164.values(), *db.emails.values()) for i in ids}
         ids |= {i for pairs in db.tail8.values() for i, _ in pairs}
         db.known = self.known = bulk.identities(self.store, ids)
-        self.row_records.clear()
-
-        def upcoming() -> list[dups.ms.MatchRecord]:
-            return [self._record(row, contacts) for row, _, contacts in hashed]
-
-        self.twins.begin(upcoming)
-        for row, cells, contacts in hashed:
-            self._one(row, cells, contacts, db)
+        self.twins.begin(lambda: [p.record for p in rows])
+        for prepared in rows:
+            self._one(prepared, db)
 
     def _identity(self, cid: int, known: dict[int, tuple[str | None, str]]) -> tuple[Any, str]:
         if cid in self.pending:
@@ -180,11 +161,8 @@ class CustomerImport(SheetImport):
             known.update(bulk.identities(self.store, [cid]))
         return known.get(cid, (None, ""))
 
-    def _one(
-        self, row: CustomerRow, cells: list[object], contacts: _Contacts, db: _Lookups
-    ) -> None:
-        from crmcli import matching
-
+    def _one(self, prepared: PreparedRow, db: _Lookups) -> None:
+        row, contacts = prepared.row, prepared.contacts
         ext = row.fields.get("external_id")
         target = self.local_ext.get(ext) if ext else None
         if target is None and ext:
@@ -201,7 +179,7 @@ class CustomerImport(SheetImport):
                 for cid in db.emails.get(email, set()) | self.local_emails.get(email, set()):
                     scores[cid] = scores.get(cid, 0) + 1
                     personal.add(cid)
-            name_key = matching.name_key(row.fields["name"]) if row.fields.get("name") else ""
+            name_key = prepared.record.name_key if row.fields.get("name") else ""
             best: tuple[int, int, int] | None = None
             for cid, score in scores.items():
                 their_ext, their_name = self._identity(cid, db.known)
@@ -217,7 +195,7 @@ class CustomerImport(SheetImport):
                     best = rank
             target = -best[2] if best else None
         if target is None:
-            target = self._not_identified(row, cells, contacts)
+            target = self._not_identified(prepared)
         elif target in self.pending:
             self._fill_pending(self.pending[target], row, contacts)
         else:
@@ -225,14 +203,12 @@ class CustomerImport(SheetImport):
         if row.source_id and target is not None:
             self.id_map[row.source_id] = target
 
-    def _not_identified(
-        self, row: CustomerRow, cells: list[object], contacts: _Contacts
-    ) -> int | None:
+    def _not_identified(self, prepared: PreparedRow) -> int | None:
         """A row that matched no customer exactly: ask the duplicate matcher, then create,
         fill, skip or report as --on-duplicate says (see import_duplicates)."""
+        row, contacts, rec = prepared.row, prepared.contacts, prepared.record
         if not row.fields.get("name"):
-            return self._create(row, cells, contacts, None)  # rejected: a customer needs a name
-        rec = self._record(row, contacts)
+            return self._create(prepared)  # rejected: a customer needs a name
 
         def excluded(cid: int) -> bool:  # two customers of one export are two customers
             return bool(row.source_id) and self.source_of.get(cid, row.source_id) != row.source_id
@@ -261,43 +237,27 @@ class CustomerImport(SheetImport):
             if ext:
                 self.numbers[ext] = target
         else:
-            target = self._create(row, cells, contacts, rec)
+            target = self._create(prepared)
         if twin is not None:
             name = row.fields["name"]
             self.result.duplicates.add(dups.DuplicatePair(row.number, name, twin, decision, target))
         return target
 
-    def _record(self, row: CustomerRow, contacts: _Contacts) -> dups.ms.MatchRecord:
-        """The row as the duplicate matcher sees it (built once per row)."""
-        rec = self.row_records.get(row.number)
-        if rec is None:
-            tail8 = [t for _, t in contacts.phones]
-            rec = dups.row_record(row.fields, row.phones, tail8, contacts.emails)
-            self.row_records[row.number] = rec
-        return rec
-
     # -- writing ------------------------------------------------------------------------
 
-    def _create(
-        self,
-        row: CustomerRow,
-        cells: list[object],
-        contacts: _Contacts,
-        rec: dups.ms.MatchRecord | None,
-    ) -> int | None:
-        from crmcli import matching
-
+    def _create(self, prepared: PreparedRow) -> int | None:
+        row, contacts, rec = prepared.row, prepared.contacts, prepared.record
         if not row.fields.get("name"):
             column = row.columns.get("name", "")
-            self.reject(row.number, cells, column, "a customer needs a name")
+            self.reject(row.number, prepared.cells, column, "a customer needs a name")
             return None
-        fields = dict(row.fields)
-        fields.setdefault("kind", "person")
-        fields.setdefault("status", "lead")
+        fields = prep.new_fields(row)
         cid = self.next_id
         self.next_id += 1
-        self.pending[cid] = bulk.NewCustomer(cid, fields, row.phones, row.emails, row.tags)
-        self.name_keys[cid] = matching.name_key(fields["name"])
+        self.pending[cid] = bulk.NewCustomer(
+            cid, fields, row.phones, row.emails, row.tags, prepared=prepared.new
+        )
+        self.name_keys[cid] = rec.name_key
         if fields.get("external_id"):
             self.local_ext[fields["external_id"]] = cid
         self._remember(cid, contacts)
@@ -305,11 +265,10 @@ class CustomerImport(SheetImport):
             self.id_map[row.source_id] = cid
             self.source_of[cid] = row.source_id
         self.result.created += 1
-        if rec is not None:
-            self.twins.created(cid, rec)
+        self.twins.created(cid, rec)
         return cid
 
-    def _remember(self, cid: int, contacts: _Contacts) -> None:
+    def _remember(self, cid: int, contacts: Contacts) -> None:
         for e164, tail8 in contacts.phones:
             if e164 is not None:
                 self.local_e164.setdefault(e164, set()).add(cid)
@@ -317,7 +276,7 @@ class CustomerImport(SheetImport):
         for email in contacts.emails:
             self.local_emails.setdefault(email, set()).add(cid)
 
-    def _fill_pending(self, new: bulk.NewCustomer, row: CustomerRow, contacts: _Contacts) -> None:
+    def _fill_pending(self, new: bulk.NewCustomer, row: CustomerRow, contacts: Contacts) -> None:
         """The same customer twice in one chunk: fold the later row into the pending one."""
         changed = False
         for name, value in row.fields.items():
@@ -344,12 +303,13 @@ class CustomerImport(SheetImport):
                 changed = True
         self._remember(new.id, contacts)
         if changed:
+            new.prepared = None  # what was prepared from the first row no longer holds
             self.twins.grew(new.id)
             self.result.updated += 1
         else:
             self.result.unchanged += 1
 
-    def _update(self, cid: int, row: CustomerRow, contacts: _Contacts) -> None:
+    def _update(self, cid: int, row: CustomerRow, contacts: Contacts) -> None:
         """Fill the empty fields of an existing customer (all of them with --overwrite) and add
         the phones, emails and tags it lacks; contact details are never removed."""
         store = self.store

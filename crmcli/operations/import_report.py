@@ -127,6 +127,8 @@ class ImportOptions:
     rejects: Path | None = None  # default: beside the input
     on_duplicate: str = "create"  # a row likely duplicating a customer: see import_duplicates
     review_file: Path | None = None  # --on-duplicate review; default: beside the input
+    # Prepare rows in a second process (import_prepare): None decides by cores and size.
+    parallel: bool | None = None
 
 
 @dataclass

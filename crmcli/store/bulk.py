@@ -32,14 +32,38 @@ def _chunks(values: Sequence[Any], size: int = _MAX_PARAMS) -> Iterator[Sequence
 
 
 @dataclass(slots=True)
+class Insertable:
+    """What one new customer writes, all but its id: its customers row, the values of its
+    phones and emails rows after the customer id (encrypted, hashed, masked), its tags and its
+    search index entry. Computed by `insertable`, which needs no database: an import prepares
+    these for every row ahead of matching, in a second process when it has a core to spare."""
+
+    row: dict[str, Any]
+    phones: list[tuple]
+    emails: list[tuple]
+    tags: list[str]
+    # The search index entry (`customers.index_entry`), its sets as lists: an import's worker
+    # sends these back pickled, and a list unpickles without hashing its strings again.
+    terms: list[str]
+    grams: list[str]
+    vocab: list[str]
+    body: str
+
+
+@dataclass(slots=True)
 class NewCustomer:
-    """A customer to insert, with its id already chosen (the caller holds the write lock)."""
+    """A customer to insert, with its id already chosen (the caller holds the write lock).
+
+    `prepared`: its `Insertable`, when computed ahead from exactly these fields and contacts;
+    whoever changes them afterwards sets it to None.
+    """
 
     id: int
     fields: dict[str, Any]
     phones: list[Phone] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    prepared: Insertable | None = None
 
 
 def next_customer_id(store: Store) -> int:
@@ -49,40 +73,68 @@ def next_customer_id(store: Store) -> int:
     return next_id(store)
 
 
+def insertable(
+    fields: dict[str, Any],
+    phones: Sequence[Phone],
+    emails: Sequence[str],
+    tags: Sequence[str],
+    vault: Vault | None,
+    stamp: str,
+) -> Insertable:
+    """Everything a new customer writes but its id: the same rows, hashes and index as
+    `customers.insert` writes (`new_row`, `phone_values`, `email_values`, `index_entry`)."""
+    from crmcli.normalize import mask_email
+
+    row = customers_db.new_row(fields, stamp)
+    row.setdefault("last_contacted_at", None)  # one column list for the whole batch
+    if phones or emails:
+        assert vault is not None, "contact details need the key"
+    # What `customers.records` would return for it: the index is built from the same view.
+    record = {
+        **row,
+        "tags": sorted(set(tags)),
+        "phones": [p.masked for p in phones],
+        "emails": [mask_email(e) for e in emails],
+    }
+    entry = customers_db.index_entry(record)
+    return Insertable(
+        row,
+        [customers_db.phone_values(i, p, vault) for i, p in enumerate(phones)],  # type: ignore[arg-type]
+        [customers_db.email_values(i, e, vault) for i, e in enumerate(emails)],  # type: ignore[arg-type]
+        list(tags),
+        list(entry.terms),
+        list(entry.grams),
+        list(entry.vocab),
+        entry.body,
+    )
+
+
 def insert_customers(
     store: Store, batch: Sequence[NewCustomer], vault: Vault | None, stamp: str
 ) -> None:
     """Insert new customers with their phones, emails, tags and search index."""
     if not batch:
         return
-    from crmcli.normalize import mask_email
-
     rows = []
     phones: list[tuple] = []
     emails: list[tuple] = []
     tags: list[tuple[int, str]] = []
-    index: tuple[list, list, list, list] = ([], [], [], [])
+    terms: list[tuple[str, int]] = []
+    grams: list[tuple[str, int]] = []
+    vocab: list[tuple[str]] = []
+    bodies: list[tuple[int, str]] = []
     for new in batch:
-        row = customers_db.new_row(new.fields, stamp)
-        row.setdefault("last_contacted_at", None)  # one column list for the whole batch
-        row["id"] = new.id
-        rows.append(row)
-        if new.phones or new.emails:
-            assert vault is not None, "contact details need the key"
-        for position, phone in enumerate(new.phones):
-            phones.append(customers_db.phone_params(new.id, position, phone, vault))  # type: ignore[arg-type]
-        for position, email in enumerate(new.emails):
-            emails.append(customers_db.email_params(new.id, position, email, vault))  # type: ignore[arg-type]
-        tags.extend((new.id, t) for t in new.tags)
-        # What `customers.records` would return for it: the index is built from the same view.
-        record = {
-            **row,
-            "tags": sorted(set(new.tags)),
-            "phones": [p.masked for p in new.phones],
-            "emails": [mask_email(e) for e in new.emails],
-        }
-        for into, params in zip(index, customers_db.index_params(new.id, record), strict=True):
-            into.extend(params)
+        ready = new.prepared or insertable(
+            new.fields, new.phones, new.emails, new.tags, vault, stamp
+        )
+        rows.append({**ready.row, "id": new.id})
+        phones.extend((new.id, *values) for values in ready.phones)
+        emails.extend((new.id, *values) for values in ready.emails)
+        tags.extend((new.id, t) for t in ready.tags)
+        terms.extend((t, new.id) for t in ready.terms)
+        grams.extend((g, new.id) for g in ready.grams)
+        vocab.extend((w,) for w in ready.vocab)
+        bodies.append((new.id, ready.body))
     columns = list(rows[0])
     store.conn.executemany(
         f"INSERT INTO customers ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
@@ -91,13 +143,15 @@ def insert_customers(
     store.conn.executemany(customers_db.PHONE_INSERT, phones)
     store.conn.executemany(customers_db.EMAIL_INSERT, emails)
     store.conn.executemany("INSERT OR IGNORE INTO tags (customer_id, tag) VALUES (?, ?)", tags)
-    terms, grams, vocab, bodies = index
     # In key order the WITHOUT ROWID b-trees take each page's inserts together, instead of
     # visiting pages at random.
     terms.sort()
     grams.sort()
-    for sql, params in zip(customers_db.INDEX_INSERTS, (terms, grams, vocab, bodies), strict=True):
-        store.conn.executemany(sql, params)
+    terms_sql, grams_sql, vocab_sql, body_sql = customers_db.INDEX_INSERTS
+    store.conn.executemany(terms_sql, terms)
+    store.conn.executemany(grams_sql, grams)
+    store.conn.executemany(vocab_sql, vocab)
+    store.conn.executemany(body_sql, bodies)
 
 
 # -- lookups for matching ----------------------------------------------------------------

@@ -19,6 +19,7 @@ from crmcli.store import Store, now_utc
 if TYPE_CHECKING:
     from crmcli.credentials import Vault
     from crmcli.phone_numbers import Phone
+    from crmcli.searching import IndexEntry
 
 # Columns a caller may set directly (the rest are derived or managed by the store).
 EDITABLE = (
@@ -178,9 +179,14 @@ def shown_phone(payload: str) -> str:
 
 def phone_params(customer_id: int, position: int, phone: Phone, vault: Vault) -> tuple:
     """One phones row for PHONE_INSERT: ciphertext, masked copy, keyed hashes, last four."""
+    return (customer_id, *phone_values(position, phone, vault))
+
+
+def phone_values(position: int, phone: Phone, vault: Vault) -> tuple:
+    """PHONE_INSERT's values after the customer id (a bulk import computes them before it
+    knows whether, and under which id, the row becomes a customer)."""
     payload = phone_payload(phone)
     return (
-        customer_id,
         position,
         vault.encrypt(payload, context="phone"),
         phone.masked,
@@ -192,10 +198,14 @@ def phone_params(customer_id: int, position: int, phone: Phone, vault: Vault) ->
 
 def email_params(customer_id: int, position: int, email: str, vault: Vault) -> tuple:
     """One emails row for EMAIL_INSERT: ciphertext, masked copy, keyed hash."""
+    return (customer_id, *email_values(position, email, vault))
+
+
+def email_values(position: int, email: str, vault: Vault) -> tuple:
+    """EMAIL_INSERT's values after the customer id (see `phone_values`)."""
     from crmcli.normalize import mask_email
 
     return (
-        customer_id,
         position,
         vault.encrypt(email, context="email"),
         mask_email(email),
@@ -499,17 +509,23 @@ INDEX_INSERTS = (
 
 def index_params(customer_id: int, record: dict) -> tuple[list, list, list, list]:
     """Rows for the four INDEX_INSERTS of one record (as `records` returns it: masked contacts,
-    tags sorted). The bulk import batches these; `write_index` runs them for one customer."""
-    from crmcli import searching  # not at the top: `log` and `show` never index (start-up)
-
-    entry = searching.index_entry(
-        record, tags=record["tags"], phones_masked=record["phones"], emails_masked=record["emails"]
-    )
+    tags sorted). `write_index` runs them for one customer; the bulk import batches the same
+    rows from `index_entry`."""
+    entry = index_entry(record)
     return (
         [(t, customer_id) for t in entry.terms],
         [(g, customer_id) for g in entry.grams],
         [(w,) for w in entry.vocab],
         [(customer_id, entry.body)],
+    )
+
+
+def index_entry(record: dict) -> IndexEntry:
+    """What the search structures hold for one record (as `records` returns it)."""
+    from crmcli import searching  # not at the top: `log` and `show` never index (start-up)
+
+    return searching.index_entry(
+        record, tags=record["tags"], phones_masked=record["phones"], emails_masked=record["emails"]
     )
 
 
