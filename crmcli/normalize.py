@@ -75,6 +75,17 @@ def clean_text(value: object, *, multiline: bool = False) -> str | None:
     if value is None:
         return None
     text = value if isinstance(value, str) else str(value)
+    if text.isprintable():
+        # No control, format or separator character but the ASCII space (most values): of the
+        # work below only NFKC and collapsing spaces apply, when NFKC's result is printable too.
+        folded = text if text.isascii() else unicodedata.normalize("NFKC", text)
+        if folded.isprintable():
+            return " ".join(folded.split()) or None
+    return _clean_any_text(text, multiline)
+
+
+def _clean_any_text(text: str, multiline: bool) -> str | None:
+    """`clean_text` for every text (the fast path's reference)."""
     # Scrub before NFKC so that deleting a character cannot leave an unnormalised sequence
     # behind, and again after, because NFKC itself can produce spaces.
     text = _scrub(unicodedata.normalize("NFKC", _scrub(text, multiline)), multiline)

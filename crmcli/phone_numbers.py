@@ -110,6 +110,62 @@ def _unscientific(text: str) -> str | None:
     return whole + frac[:exp]
 
 
+# libphonenumber's verdicts on a +1 or +86 number (its region, validity, national format) come
+# from patterns that look at no more than its first 6 digits and its length, 7 for the whole
+# NANP scan (Barbados and Jamaica); tests/test_phone_metadata.py proves it from the metadata's
+# patterns. So each verdict is asked once per prefix, of a number that stands for all of them.
+_DECIDING_DIGITS = 6
+
+
+def _stand_in(country_code: int, prefix: str, length: int) -> PhoneNumber:
+    import phonenumbers
+
+    national = int(prefix.ljust(length, "0"))
+    return phonenumbers.PhoneNumber(country_code=country_code, national_number=national)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _us_valid(prefix6: str) -> bool:
+    """Whether 10-digit +1 numbers starting with `prefix6` are valid US numbers.
+
+    A sufficient test for `is_valid_number`, and half its cost: it scans the NANP regions
+    starting with the US, which has no leading digits, so a valid US number is found there.
+    """
+    import phonenumbers
+
+    return bool(phonenumbers.is_valid_number_for_region(_stand_in(1, prefix6, 10), "US"))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _nanp_valid(prefix7: str) -> bool:
+    """Whether 10-digit +1 numbers starting with `prefix7` are valid in any NANP region."""
+    import phonenumbers
+
+    return bool(phonenumbers.is_valid_number(_stand_in(1, prefix7, 10)))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _cn_valid(prefix6: str, length: int) -> bool:
+    """Whether CN numbers of `length` digits starting with `prefix6` are valid."""
+    import phonenumbers
+
+    return bool(phonenumbers.is_valid_number(_stand_in(86, prefix6, length)))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _cn_national_length(prefix6: str, length: int) -> int | None:
+    """How many digits the national format of a valid CN number of `length` digits starting
+    with `prefix6` has (one more when it shows the trunk 0); None when such numbers are invalid.
+    """
+    import phonenumbers
+
+    if not _cn_valid(prefix6, length):
+        return None
+    number = _stand_in(86, prefix6, length)
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return len(_ascii_digits(national))
+
+
 # The form most phones in a Chinese sheet take: a mobile, bare or with +86, grouped 3-4-4 or
 # not, maybe an Excel float (13812345678.0). ASCII with single separators, so clean_text leaves
 # it as it is; there is no extension and nothing for _unscientific to undo.
@@ -117,20 +173,6 @@ _CN_MOBILE = (
     r"(\+86[ -]?)?1[3-9]\d(?P<sep>[ -])\d{4}(?P=sep)\d{4}"
     r"|\+86[ -]1[3-9]\d{9}|(\+86)?1[3-9]\d{9}(?:\.0+)?"
 )
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _cn_mobile_prefix_valid(prefix7: str) -> bool:
-    """Whether libphonenumber calls the 11-digit CN numbers starting with `prefix7` valid.
-
-    CN's mobile ranges (the only CN type 11 digits starting 1[3-9] can be) fix at most the
-    first 6 digits (1740[0-5]...), so the verdict for one number holds for its whole prefix.
-    tests/test_normalize.py checks this against the full parse on random numbers.
-    """
-    import phonenumbers
-
-    number = phonenumbers.PhoneNumber(country_code=86, national_number=int(prefix7 + "0000"))
-    return bool(phonenumbers.is_valid_number(number))
 
 
 def _fast_cn_mobile(text: str, region: str | None) -> Phone | None:
@@ -145,7 +187,7 @@ def _fast_cn_mobile(text: str, region: str | None) -> Phone | None:
     if not text.startswith("+") and (region or default_region()).strip().upper() != "CN":
         return None
     digits = _ascii_digits(text.partition(".")[0])[-11:]
-    if not _cn_mobile_prefix_valid(digits[:7]):
+    if not _cn_valid(digits[:_DECIDING_DIGITS], 11):
         return None
     return Phone(raw=text, e164="+86" + digits, extension=None, digits=digits)
 
@@ -165,11 +207,9 @@ def _fast_nanp(text: str, region: str | None) -> Phone | None:
 
     The full parse reads such a number in up to two regions, validating and formatting each
     reading (150-230 us a number, measured); here the verdicts come from libphonenumber itself,
-    on numbers built from the digits (~60 us). tests/test_normalize.py compares the two on
-    random numbers in every form the pattern takes.
+    asked once per prefix that decides them (see `_DECIDING_DIGITS`). tests/test_normalize.py
+    compares the two on random numbers in every form the pattern takes.
     """
-    import phonenumbers
-
     m = re.fullmatch(_NANP, text)
     if m is None:
         return None
@@ -183,13 +223,10 @@ def _fast_nanp(text: str, region: str | None) -> Phone | None:
                 return None  # a CN reading takes 86 for the country code: the full parse decides
             # Read at home first. A CN reading that is valid as typed (400/800 numbers) wins;
             # one that needs a trunk 0 (4155552671, a Dandong landline) loses to a valid US one.
-            cn = phonenumbers.PhoneNumber(country_code=86, national_number=int(d10))
-            if phonenumbers.is_valid_number(cn):
-                national = phonenumbers.format_number(cn, phonenumbers.PhoneNumberFormat.NATIONAL)
-                if len(_ascii_digits(national)) <= len(d10):
-                    return None
-    us = phonenumbers.PhoneNumber(country_code=1, national_number=int(d10))
-    if not phonenumbers.is_valid_number(us):
+            national = _cn_national_length(d10[:_DECIDING_DIGITS], len(d10))
+            if national is not None and national <= len(d10):
+                return None
+    if not (_us_valid(d10[:_DECIDING_DIGITS]) or _nanp_valid(d10[: _DECIDING_DIGITS + 1])):
         return None
     return Phone(raw=text, e164="+1" + d10, extension=None, digits=d10)
 
@@ -203,18 +240,13 @@ _CN_LANDLINE = (  # (?a): ASCII digits only, as in _NANP
 def _fast_cn_landline(text: str, region: str | None) -> Phone | None:
     """The result `_parse_phone_slow` would give a plain, valid CN landline read in CN (trunk
     0 typed); None for the rest. Same idea and test as `_fast_nanp`."""
-    import phonenumbers
-
     m = re.fullmatch(_CN_LANDLINE, text)
     if m is None or (region or default_region()).strip().upper() != "CN":
         return None
     typed = (m["a1"] or m["a2"]) + m["b"] + m["c"]
     nsn = typed[1:]  # CN's trunk prefix 0 is stripped when the rest is a valid number
-    number = phonenumbers.PhoneNumber(country_code=86, national_number=int(nsn))
-    if not phonenumbers.is_valid_number(number):
-        return None
-    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    if len(_ascii_digits(national)) != len(typed):
+    # Valid, and dialled at home with the trunk 0 its national format shows.
+    if _cn_national_length(nsn[:_DECIDING_DIGITS], len(nsn)) != len(typed):
         return None
     return Phone(raw=text, e164="+86" + nsn, extension=None, digits=nsn)
 

@@ -50,6 +50,8 @@ _CANDIDATE_PATTERN = rf"""
   | (?P<ssn>(?<![{_D}A-Za-z])(?<![{_D}]-)[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}(?!-?[{_D}A-Za-z]))
   | (?P<digits>(?<![{_D}])[{_D}](?:[\x20-]?[{_D}]){{8,}}[XxＸｘ]?(?![{_D}]))
     """
+# A tenth of the candidate search's cost on text without digits, and cheap to compile.
+_ANY_DIGIT = re.compile(f"[{_D}]")
 _candidate: re.Pattern[str] | None = None  # compiled on first use: ~10 ms that most commands skip
 
 
@@ -233,6 +235,8 @@ def find_sensitive(text: str) -> Finding | None:
     """The first identifier in `text` that must not be stored, or None."""
     if len(text) < 9:  # nothing we refuse is shorter (an SSN is 11 characters, 9 digits)
         return None
+    if _ANY_DIGIT.search(text) is None:
+        return None  # every candidate has digits; names and notes mostly have none
     pos = 0
     search = (_candidate or _candidates()).search
     while (m := search(text, pos)) is not None:

@@ -32,10 +32,20 @@ _SERIAL_TEXT_RE = re.compile(r"\d{5}(?:\.\d+)?")
 
 
 def _clean_str(s: str) -> str | None:
-    # Fast path: most cells are short printable ASCII with nothing to fix (19M calls at 1M rows).
-    if s.isascii() and s.isprintable() and "  " not in s:
-        s = s.strip()
-        return s or None
+    # Fast path: most cells are printable (19M calls at 1M rows). Printable text has no control,
+    # format, surrogate or separator character but the ASCII space, so of the work below only
+    # NFKC and collapsing spaces apply, when NFKC's result is printable too.
+    if s.isprintable():
+        if s.isascii():
+            return (s.strip() if "  " not in s else " ".join(s.split())) or None
+        folded = unicodedata.normalize("NFKC", s)
+        if folded.isprintable():
+            return " ".join(folded.split()) or None
+    return _clean_any_str(s)
+
+
+def _clean_any_str(s: str) -> str | None:
+    """`_clean_str` for every string (the fast path's reference)."""
     if "\r\n" in s:
         s = s.replace("\r\n", "\n")
     s = unicodedata.normalize("NFKC", s).translate(_DROP)
@@ -113,6 +123,8 @@ def lost_digits(value: object) -> bool:
     if isinstance(value, float):
         return value.is_integer() and abs(value) >= 1e15
     if isinstance(value, str):
+        if value.isascii() and "e" not in value and "E" not in value:
+            return False  # cleaning ASCII adds no letter: no exponent (the common case)
         text = cell_text(value)
         return text is not None and _SCI_RE.fullmatch(text) is not None
     return False

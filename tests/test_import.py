@@ -393,10 +393,10 @@ _TEXT = st.text(
 
 @given(_TEXT)
 def test_fast_clean_equals_clean_text(text: str) -> None:
-    from crmcli.normalize import clean_text
+    from crmcli.normalize import _clean_any_text
 
-    assert clean(text) == clean_text(text)
-    assert clean(text, multiline=True) == clean_text(text, multiline=True)
+    assert clean(text) == _clean_any_text(text, False)
+    assert clean(text, multiline=True) == _clean_any_text(text, True)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)

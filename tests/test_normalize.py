@@ -611,12 +611,12 @@ def test_fast_cn_mobile_equals_the_full_parse(digits: str, form: str, region: st
     assert parse_phone(text, region) == _parse_phone_slow(text, region)
 
 
-def test_cn_mobile_validity_depends_on_the_first_seven_digits_only() -> None:
+def test_cn_mobile_validity_depends_on_the_first_six_digits_only() -> None:
     import random
 
     import phonenumbers
 
-    from crmcli.phone_numbers import _cn_mobile_prefix_valid
+    from crmcli.phone_numbers import _cn_valid
 
     rng = random.Random(7)
     for prefix in range(13000, 20000):  # every 5-digit start, two random tails each
@@ -626,7 +626,7 @@ def test_cn_mobile_validity_depends_on_the_first_seven_digits_only() -> None:
                 valid = phonenumbers.is_valid_number(phonenumbers.parse(digits, "CN"))
             except phonenumbers.NumberParseException:
                 valid = False
-            assert _cn_mobile_prefix_valid(digits[:7]) == valid, digits
+            assert _cn_valid(digits[:6], 11) == valid, digits
 
 
 # --- the fast paths for North American numbers and CN landlines equal the full parse ----------

@@ -360,3 +360,11 @@ def test_phone_numbers_are_never_refused() -> None:
     pairs = [f"{texts[i]} {texts[i + 1]}" for i in range(0, 40_000, 2)]
     pairs += [f"{texts[i]}/{texts[i + 1]}" for i in range(40_000, 60_000, 2)]
     assert [p for p in pairs if find_sensitive(p) is not None] == []
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Nd",)), max_size=40))
+def test_text_without_digits_has_no_candidate(text: str) -> None:
+    from crmcli.sensitive import _candidates
+
+    # find_sensitive skips the candidate search for text without a digit.
+    assert _candidates().search("Ab " + text + " CD") is None

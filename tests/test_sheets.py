@@ -152,6 +152,20 @@ def test_cell_text(value: object, expected: str | None) -> None:
     assert cell_text(value) == expected
 
 
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            [*"aZ 09-+张伟\xa0\u3000\t\n\r\x1f\u200b\u202aＡ１", "ﬁ", "①", "‾", "\u2028", "\ud800"]
+        ),
+        max_size=12,
+    )
+)
+def test_fast_clean_str_equals_the_full_clean(text: str) -> None:
+    from crmcli.sheet_cells import _clean_any_str, _clean_str
+
+    assert _clean_str(text) == _clean_any_str(text)
+
+
 def test_cell_text_is_idempotent_on_messy_text() -> None:
     s = cell_text(" Ｒｏｂｅｒｔ\u00a0 Smith\x1f\n\n x ")
     assert s == "Robert Smith\n\nx"

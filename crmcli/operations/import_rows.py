@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,19 +69,7 @@ class InteractionRow:
 # Normalisers: the validators of CustomerDraft, cached for repeated values.
 
 
-def clean(value: str | None, *, multiline: bool = False) -> str | None:
-    """`normalize.clean_text`, with a fast path for printable text that gives the same result.
-
-    In a printable string the only whitespace is the ASCII space and there is nothing for
-    `clean_text` to delete, so NFKC plus collapsing spaces is all it would do.
-    """
-    if value is None:
-        return None
-    if value.isprintable():
-        text = value if value.isascii() else unicodedata.normalize("NFKC", value)
-        if text.isprintable():
-            return " ".join(text.split()) or None
-    return normalize.clean_text(value, multiline=multiline)
+clean = normalize.clean_text  # has the fast path for printable text that most cells take
 
 
 _ENUMS: dict[str, Callable[[str], str]] = {
