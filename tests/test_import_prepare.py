@@ -81,6 +81,7 @@ def test_the_worker_imports_what_the_main_process_imports(
         found[parallel] = (reports, state(db))
     reports, written = found[True]
     assert reports[0]["created"] > 10 and reports[1]["duplicates"]["likely"] > 0
+    assert len(written["listing"]) > 10 and written["terms"] and written["keys"]
     assert any(r["rejected"] for r in reports)  # rejects come back from the worker too
     assert found[True] == found[False]
 
