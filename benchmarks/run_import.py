@@ -3,11 +3,14 @@
     .venv/bin/python benchmarks/run_import.py --rows 10000 --rows 100000 [--rows 1000000]
 
 For each size it generates a workbook with `generate.py` (12 columns, title row, messy cells;
-kept in --workdir and reused), then measures, as whole processes (wall time and peak RSS from
-the kernel's per-child rusage, see timing.py), side by side in one run:
+kept in --workdir and reused), then measures, as whole processes (wall time; CPU time and peak
+RSS from the kernel's per-child rusage; the peak of the process tree's summed RSS sampled from
+/proc, which counts pages a forked worker shares with its parent twice; see timing.py), side
+by side in one run:
 
 - `crmcli import` into an empty database (validating and normalising every row, encrypting
-  contacts, building the search index);
+  contacts, building the search index), in one process (`--no-parallel`) and as a user gets
+  it (rows prepared by a second process on a machine with two or more cores);
 - the floor: reading the same workbook with python-calamine and nothing else;
 - the pandas peer: `pandas.read_excel(...).to_sql(...)` (no validation at all);
 - `crmcli export` of the imported customers to .xlsx, against `pandas.read_sql(...)` +
@@ -22,6 +25,7 @@ sqlite-utils and openpyxl import numpy in every crmcli process (+50-60 ms, FINDI
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -31,7 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from timing import _run_once, print_table  # noqa: E402
+from timing import print_table, run_tree  # noqa: E402
 
 ROOT = HERE.parent
 CRMCLI = [sys.executable, "-m", "crmcli"]
@@ -81,10 +85,17 @@ def workbook(workdir: Path, rows: int) -> Path:
 
 
 def run(label: str, what: str, cmd: list[str], env: dict[str, str]) -> dict:
-    ms, code, rss = _run_once(cmd, env, str(ROOT))
-    if code != 0:
-        print(f"warning: {what} exited {code}", file=sys.stderr)
-    return {"rows": label, "what": what, "s": round(ms / 1000, 2), "peak_rss_mb": rss}
+    found = run_tree(cmd, env, str(ROOT))
+    if found["code"] != 0:
+        print(f"warning: {what} exited {found['code']}", file=sys.stderr)
+    return {
+        "rows": label,
+        "what": what,
+        "s": round(found["s"], 2),
+        "cpu_s": round(found["cpu_s"], 1),
+        "peak_rss_mb": found["peak_rss_mb"],
+        "tree_rss_mb": found["tree_rss_mb"],
+    }
 
 
 def main() -> None:
@@ -112,6 +123,11 @@ def main() -> None:
             rows_out.append(
                 run(label, "floor: calamine read", [sys.executable, "-c", FLOOR, str(book)], env)
             )
+            one = [*CRMCLI, "import", "--no-parallel", str(book)]
+            rows_out.append(run(label, "crmcli import --no-parallel", one, env))
+            for name in ("crm.db", "crm.db-wal", "crm.db-shm", "crm.key"):  # empty again
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(f"{tmp}/{name}")
             rows_out.append(run(label, "crmcli import", [*CRMCLI, "import", str(book)], env))
             if with_pandas:
                 cmd = [sys.executable, "-c", PANDAS_IMPORT, str(book), f"{tmp}/pd.db", "title"]
@@ -128,7 +144,7 @@ def main() -> None:
         for row in rows_out:
             if row["rows"] == label:
                 row["x_floor"] = round(row["s"] / floor, 1) if floor else None
-    print_table(rows_out, ["rows", "what", "s", "x_floor", "peak_rss_mb"])
+    print_table(rows_out, ["rows", "what", "s", "x_floor", "cpu_s", "peak_rss_mb", "tree_rss_mb"])
 
 
 if __name__ == "__main__":

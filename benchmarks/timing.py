@@ -44,6 +44,56 @@ def _run_once(
     return elapsed, proc.returncode, rss_kb * 1024 / MB
 
 
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants, summed from /proc (Linux). Pages a
+    forked child still shares with its parent count twice: an upper bound."""
+    total_kb, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total_kb += int(line.split()[1])
+            with open(f"/proc/{current}/task/{current}/children") as children:
+                todo += [int(c) for c in children.read().split()]
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return total_kb / 1024
+
+
+def run_tree(
+    cmd: Sequence[str], env: Mapping[str, str] | None, cwd: str | None, every: float = 0.1
+) -> dict[str, Any]:
+    """One run of a command that may fork workers (Unix): wall seconds, CPU seconds (user +
+    sys of the process and the workers it waited for, from the kernel), exit code, the largest
+    process's peak RSS, and the peak of the tree's summed RSS (sampled every `every` s from
+    /proc: Linux only, else None)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env, cwd=cwd
+    )
+    tree_peak = 0.0
+    sampled = os.path.exists(f"/proc/{proc.pid}/status")
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if sampled:
+            tree_peak = max(tree_peak, _tree_rss_mb(proc.pid))
+        time.sleep(every)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    rss_kb = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss / 1024
+    return {
+        "s": elapsed,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "code": proc.returncode,
+        "peak_rss_mb": rss_kb / 1024,
+        "tree_rss_mb": tree_peak if sampled else None,
+    }
+
+
 def measure(
     cmd: Sequence[str],
     runs: int = 10,

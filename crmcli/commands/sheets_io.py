@@ -112,6 +112,15 @@ def import_(
             show_default=False,
         ),
     ] = None,
+    parallel: Annotated[
+        bool | None,
+        typer.Option(
+            "--parallel/--no-parallel",
+            help="Validate and prepare rows in a second process while this one writes"
+            " (default: with 2+ cores, for sheets of more than 3,000 rows).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
     key_file: KeyFileOption = None,
     fmt: FormatOption = Format.table,
@@ -145,6 +154,7 @@ def import_(
         rejects=rejects,
         on_duplicate=on_duplicate,
         review_file=review_file,
+        parallel=parallel,
     )
     plan = importing.plan(file, sheet=sheet, overrides=options.overrides)
     with contextlib.ExitStack() as stack:

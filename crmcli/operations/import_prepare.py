@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -144,7 +145,12 @@ def prepared_chunks(
         target=_work, args=(queue, reader, vault, stamp, chunks), name="crmcli-import-prepare"
     )
     worker.daemon = True  # never outlives the import
-    worker.start()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns when a process with threads forks (a progress bar refreshes from
+        # one): a lock another thread held would stay locked in the child. The worker only
+        # computes and puts on its own queue, so it takes none of them.
+        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+        worker.start()
     try:
         while (item := queue.get()) is not None:
             if isinstance(item, _Failed):
