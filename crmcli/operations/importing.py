@@ -4,8 +4,9 @@
 sheet holds customers and which holds interactions (a workbook with both imports both, customers
 first), where each header row is, how its columns map to fields. Bad files fail here.
 
-`run(store, plan, options)` then reads the rows in chunks, validates each one
-(`import_rows`), matches it to an existing customer (customer number first, then an identical
+`run(store, plan, options)` then reads the rows in chunks, validates each one and prepares
+what it would write (`import_rows`, `import_prepare`: in a second process on a machine with a
+core to spare), matches it to an existing customer (customer number first, then an identical
 phone or email) and creates, fills or leaves it; a row that matches nothing exactly but looks
 like a customer to the duplicate matcher is handled as `--on-duplicate` says
 (`import_duplicates`); rejected rows are collected with their row number, column and reason.
@@ -15,8 +16,9 @@ back, so its counts are exact. The rejects workbook (and the review workbook of
 `--on-duplicate review`) is written after commit.
 
 The pieces: `import_report` (options, plan and results), `import_rows` (reading and validating
-one row), `import_customers` and `import_interactions` (one sheet each), `import_duplicates`
-(the matcher's side), `import_rejects` (the rejects workbook).
+one row), `import_prepare` (a chunk's rows made ready for matching and writing, maybe by a
+worker process), `import_customers` and `import_interactions` (one sheet each),
+`import_duplicates` (the matcher's side), `import_rejects` (the rejects workbook).
 """
 
 from __future__ import annotations
