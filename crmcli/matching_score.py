@@ -84,6 +84,11 @@ class PhoneFacts:
             kind = "mobile" if _CN_MOBILE.match(self.e164) else "landline"
             object.__setattr__(self, "kind", kind)
 
+    def __reduce__(self) -> tuple[type[PhoneFacts], tuple[str, str | None, str]]:
+        # A frozen slotted dataclass unpickles field by field through dataclasses' generic
+        # __setstate__ (~3 µs a phone); an import's worker sends ~1.4 a row.
+        return PhoneFacts, (self.token, self.e164, self.digits)
+
     @property
     def identity(self) -> str:
         """What makes two phones the same: E.164 when known (the last 8 digits would tie

@@ -41,6 +41,11 @@ class Phone:
     extension: str | None  # "801" from "转801", "ext 12", "x12", "#12"
     digits: str  # national significant number when parsed, else all digits typed
 
+    def __reduce__(self) -> tuple[type[Phone], tuple[str, str | None, str | None, str]]:
+        # Cheaper to unpickle than dataclasses' generic __setstate__ (an import's worker sends
+        # every phone it parsed to the main process).
+        return Phone, (self.raw, self.e164, self.extension, self.digits)
+
     @property
     def tail8(self) -> str:
         """Last 8 digits: matches the same line typed with or without country or area code."""

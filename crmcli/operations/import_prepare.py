@@ -19,6 +19,7 @@ a second core, or for a sheet of a few chunks, the same function runs in-process
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import warnings
@@ -146,6 +147,9 @@ def prepared_chunks(
         target=_work, args=(queue, reader, vault, stamp, chunks), name="crmcli-import-prepare"
     )
     worker.daemon = True  # never outlives the import
+    # Out of both collectors' sight: the child's would otherwise walk, and so copy page by
+    # page, the whole heap it shares with the parent.
+    gc.freeze()
     with warnings.catch_warnings():
         # Python 3.12+ warns when a process with threads forks (a progress bar refreshes from
         # one): a lock another thread held would stay locked in the child. The worker only
@@ -197,6 +201,7 @@ def _work(
     try:
         for chunk in chunks:
             queue.put(prepare_chunk(reader, vault, stamp, chunk))
+            gc.freeze()  # what survives a chunk is caches: see CustomerImport.run
     except Exception as exc:
         queue.put(_Failed(_picklable(exc)))
     queue.put(None)
