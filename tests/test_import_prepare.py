@@ -140,3 +140,29 @@ def test_a_worker_error_is_the_imports_error(
 def test_small_sheets_stay_in_process() -> None:
     assert not import_prepare.can_fork(3000, 1000)
     assert import_prepare.can_fork(None, 1000) == import_prepare.can_fork(10**6, 1000)
+
+
+def test_a_worker_that_dies_stops_the_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated: Path
+) -> None:
+    """Killed, out of memory: the main process notices, says so and writes nothing."""
+    import os
+
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
+    real = import_prepare.prepare_chunk
+    calls = {"n": 0}
+
+    def dying(*args: Any) -> list:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os._exit(9)
+        return real(*args)
+
+    monkeypatch.setattr(import_prepare, "prepare_chunk", dying)
+    book = tmp_path / "customers-en.xlsx"
+    shutil.copy(EXAMPLES / book.name, book)
+    ok("init")
+    with pytest.raises(CrmError, match=r"stopped unexpectedly \(exit code 9\)"):
+        run(isolated, book, parallel=True)
+    with open_store(isolated) as store:
+        assert customers_db.count_live(store) == 0

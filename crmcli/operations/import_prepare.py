@@ -33,6 +33,7 @@ from crmcli.operations.import_rows import CustomerRow, CustomerRows, Rejected
 from crmcli.store import bulk
 
 if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
     from multiprocessing.queues import Queue
 
     from crmcli.credentials import Vault
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 Chunk = list[tuple[int, list[object]]]  # (row number, cells)
 
 _AHEAD = 3  # chunks the worker may prepare before the main process takes them
+_POLL = 0.5  # seconds: how soon either process notices that the other is gone
 _MIN_CHUNKS = 3  # smaller sheets are prepared in-process: forking costs more than it saves
 
 
@@ -157,7 +159,7 @@ def prepared_chunks(
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
         worker.start()
     try:
-        while (item := queue.get()) is not None:
+        while (item := _receive(queue, worker)) is not None:
             if isinstance(item, _Failed):
                 raise item.error
             yield item
@@ -186,6 +188,26 @@ class _Failed:
     error: BaseException
 
 
+def _receive(queue: Queue[Any], worker: BaseProcess) -> Any:
+    """The worker's next message; an error if it died without one (killed, out of memory)."""
+    import queue as queues
+
+    while True:
+        try:
+            return queue.get(timeout=_POLL)
+        except queues.Empty:
+            if worker.is_alive():
+                continue
+        try:
+            return queue.get(timeout=_POLL)  # its last words may still be in the pipe
+        except queues.Empty:
+            raise CrmError(
+                "the process preparing rows stopped unexpectedly"
+                f" (exit code {worker.exitcode}); nothing was imported",
+                hint="run the import again, or with --no-parallel",
+            ) from None
+
+
 def _work(
     queue: Queue[Any],
     reader: CustomerRows,
@@ -194,17 +216,39 @@ def _work(
     chunks: Iterable[Chunk],
 ) -> None:
     """The worker: prepare chunk after chunk, then None; an error goes to the main process to
-    raise (a file that breaks mid-way is the import's error, not a worker's traceback)."""
+    raise (a file that breaks mid-way is the import's error, not a worker's traceback).
+
+    It stops when the main process is gone (killed: nothing reads the queue any more), and it
+    lets go of the main process's stdout and stderr at once, writing nothing itself: a script
+    waiting for them to close is not kept waiting by an orphan.
+    """
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the main process's to handle
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    main = os.getppid()
     try:
         for chunk in chunks:
-            queue.put(prepare_chunk(reader, vault, stamp, chunk))
+            _send(queue, prepare_chunk(reader, vault, stamp, chunk), main)
             gc.freeze()  # what survives a chunk is caches: see CustomerImport.run
     except Exception as exc:
-        queue.put(_Failed(_picklable(exc)))
-    queue.put(None)
+        _send(queue, _Failed(_picklable(exc)), main)
+    _send(queue, None, main)
+
+
+def _send(queue: Queue[Any], item: Any, main: int) -> None:
+    import queue as queues
+
+    while True:
+        if os.getppid() != main:  # orphaned: the import was killed
+            os._exit(0)
+        try:
+            queue.put(item, timeout=_POLL)
+            return
+        except queues.Full:
+            continue
 
 
 def _picklable(exc: Exception) -> BaseException:
