@@ -11,9 +11,9 @@ updates a customer or is skipped just drops what was prepared for it.
 This is over half of an import's CPU (pinyin, phone parsing, hashing, encryption: ~60% of a
 20k import, profiled), and none of it depends on other rows. So with two or more cores a
 forked worker prepares chunk N+1 while the main process matches and writes chunk N. Chunks
-come back pickled (~40 µs a row to pickle in the worker, ~80 µs to unpickle in the main
-process, against ~300 µs of work moved; measured at 20k rows); a bounded queue keeps at most
-`_AHEAD` chunks in flight, so memory stays flat on a million rows. Without `fork` (Windows) or
+come back pickled through a pipe (~40 µs a row to pickle in the worker, ~80 µs to unpickle in
+the main process, against ~300 µs of work moved; measured at 20k rows), at most one chunk
+ahead, so memory stays flat on a million rows. Without `fork` (Windows) or
 a second core, or for a sheet of a few chunks, the same function runs in-process.
 """
 
@@ -33,15 +33,12 @@ from crmcli.operations.import_rows import CustomerRow, CustomerRows, Rejected
 from crmcli.store import bulk
 
 if TYPE_CHECKING:
-    from multiprocessing.process import BaseProcess
-    from multiprocessing.queues import Queue
+    from multiprocessing.connection import Connection
 
     from crmcli.credentials import Vault
 
 Chunk = list[tuple[int, list[object]]]  # (row number, cells)
 
-_AHEAD = 3  # chunks the worker may prepare before the main process takes them
-_POLL = 0.5  # seconds: how soon either process notices that the other is gone
 _MIN_CHUNKS = 3  # smaller sheets are prepared in-process: forking costs more than it saves
 
 
@@ -144,22 +141,36 @@ def prepared_chunks(
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    queue: Queue[Any] = context.Queue(maxsize=_AHEAD)
+    receiving, sending = context.Pipe(duplex=False)
     worker = context.Process(
-        target=_work, args=(queue, reader, vault, stamp, chunks), name="crmcli-import-prepare"
+        target=_work,
+        args=(sending, receiving, reader, vault, stamp, chunks),
+        name="crmcli-import-prepare",
+        daemon=True,  # never outlives a normal exit of the import
     )
-    worker.daemon = True  # never outlives the import
     # Out of both collectors' sight: the child's would otherwise walk, and so copy page by
     # page, the whole heap it shares with the parent.
     gc.freeze()
     with warnings.catch_warnings():
         # Python 3.12+ warns when a process with threads forks (a progress bar refreshes from
         # one): a lock another thread held would stay locked in the child. The worker only
-        # computes and puts on its own queue, so it takes none of them.
+        # computes and writes to its own pipe, so it takes none of them.
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
         worker.start()
+    sending.close()  # the worker's end: when the worker is gone, recv() ends instead of waiting
     try:
-        while (item := _receive(queue, worker)) is not None:
+        while True:
+            try:
+                item = receiving.recv()
+            except EOFError:  # it died without a word: killed, out of memory
+                worker.join()
+                raise CrmError(
+                    "the process preparing rows stopped unexpectedly"
+                    f" (exit code {worker.exitcode}); nothing was imported",
+                    hint="run the import again, or with --no-parallel",
+                ) from None
+            if item is None:
+                break
             if isinstance(item, _Failed):
                 raise item.error
             yield item
@@ -167,7 +178,7 @@ def prepared_chunks(
         if worker.is_alive():
             worker.kill()  # the import stopped early: a bad row under --strict, an error, ^C
         worker.join()
-        queue.close()
+        receiving.close()
 
 
 def can_fork(total_rows: int | None, chunk_rows: int) -> bool:
@@ -188,28 +199,9 @@ class _Failed:
     error: BaseException
 
 
-def _receive(queue: Queue[Any], worker: BaseProcess) -> Any:
-    """The worker's next message; an error if it died without one (killed, out of memory)."""
-    import queue as queues
-
-    while True:
-        try:
-            return queue.get(timeout=_POLL)
-        except queues.Empty:
-            if worker.is_alive():
-                continue
-        try:
-            return queue.get(timeout=_POLL)  # its last words may still be in the pipe
-        except queues.Empty:
-            raise CrmError(
-                "the process preparing rows stopped unexpectedly"
-                f" (exit code {worker.exitcode}); nothing was imported",
-                hint="run the import again, or with --no-parallel",
-            ) from None
-
-
 def _work(
-    queue: Queue[Any],
+    sending: Connection,
+    receiving: Connection,
     reader: CustomerRows,
     vault: Vault | None,
     stamp: str,
@@ -218,37 +210,37 @@ def _work(
     """The worker: prepare chunk after chunk, then None; an error goes to the main process to
     raise (a file that breaks mid-way is the import's error, not a worker's traceback).
 
-    It stops when the main process is gone (killed: nothing reads the queue any more), and it
-    lets go of the main process's stdout and stderr at once, writing nothing itself: a script
-    waiting for them to close is not kept waiting by an orphan.
+    A plain pipe, no queue: sending blocks until the main process has taken the chunk before
+    (one chunk prepared ahead, memory flat), and fails once the main process is gone, so a
+    killed import leaves no worker behind. It lets go of the main process's stdout and stderr,
+    writing nothing itself: a script waiting for them to close is not kept waiting either.
     """
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the main process's to handle
+    receiving.close()  # the main process's end; with it held here, writes would never fail
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    main = os.getppid()
-    try:
-        for chunk in chunks:
-            _send(queue, prepare_chunk(reader, vault, stamp, chunk), main)
-            gc.freeze()  # what survives a chunk is caches: see CustomerImport.run
-    except Exception as exc:
-        _send(queue, _Failed(_picklable(exc)), main)
-    _send(queue, None, main)
-
-
-def _send(queue: Queue[Any], item: Any, main: int) -> None:
-    import queue as queues
-
+    pending = iter(chunks)
     while True:
-        if os.getppid() != main:  # orphaned: the import was killed
-            os._exit(0)
         try:
-            queue.put(item, timeout=_POLL)
+            chunk = next(pending, None)
+            item = None if chunk is None else prepare_chunk(reader, vault, stamp, chunk)
+        except Exception as exc:
+            _send(sending, _Failed(_picklable(exc)))
             return
-        except queues.Full:
-            continue
+        if not _send(sending, item) or item is None:
+            return
+        gc.freeze()  # what survives a chunk is caches: see CustomerImport.run
+
+
+def _send(sending: Connection, item: object) -> bool:
+    try:
+        sending.send(item)
+    except OSError:  # EPIPE: the main process is gone, and the import with it
+        return False
+    return True
 
 
 def _picklable(exc: Exception) -> BaseException:
