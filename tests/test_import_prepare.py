@@ -166,3 +166,15 @@ def test_a_worker_that_dies_stops_the_import(
         run(isolated, book, parallel=True)
     with open_store(isolated) as store:
         assert customers_db.count_live(store) == 0
+
+
+def test_a_dry_run_plans_the_same_with_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated: Path
+) -> None:
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 3)
+    book = tmp_path / "客户信息登记表.xlsx"
+    shutil.copy(EXAMPLES / book.name, book)
+    plans = [run(isolated, book, dry_run=True, parallel=p) for p in (False, True)]
+    assert plans[0] == plans[1] and plans[0]["created"] > 10
+    with open_store(isolated) as store:
+        assert customers_db.count_live(store) == 0
