@@ -52,28 +52,67 @@ def next_customer_id(store: Store) -> int:
 def insert_customers(
     store: Store, batch: Sequence[NewCustomer], vault: Vault | None, stamp: str
 ) -> None:
-    """Insert new customers with their phones, emails, tags and search index."""
+    """Insert new customers with their phones, emails, tags and search index, and seal their
+    contacts (`sealed.seal_from`) when the key is at hand."""
     if not batch:
         return
-    from crmcli.normalize import mask_email
-
-    rows = []
-    phones: list[tuple] = []
-    emails: list[tuple] = []
-    tags: list[tuple[int, str]] = []
-    index: tuple[list, list, list, list] = ([], [], [], [])
+    rows = _Rows()
     for new in batch:
+        rows.add(new, vault, stamp)
+    columns = list(rows.customers[0])
+    store.conn.executemany(
+        f"INSERT INTO customers ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [[r[c] for c in columns] for r in rows.customers],
+    )
+    store.conn.executemany(customers_db.PHONE_INSERT, rows.phones)
+    store.conn.executemany(customers_db.EMAIL_INSERT, rows.emails)
+    store.conn.executemany("INSERT OR IGNORE INTO tags (customer_id, tag) VALUES (?, ?)", rows.tags)
+    terms, grams, vocab, bodies = rows.index
+    # In key order the WITHOUT ROWID b-trees take each page's inserts together, instead of
+    # visiting pages at random.
+    terms.sort()
+    grams.sort()
+    for sql, params in zip(customers_db.INDEX_INSERTS, (terms, grams, vocab, bodies), strict=True):
+        store.conn.executemany(sql, params)
+    if vault is not None:
+        from crmcli.store import sealed
+
+        # The rows just written hold exactly these plaintexts; sealing from them here spares
+        # `seal_missing` reading and decrypting them again before the commit.
+        sealed.seal_from(store, vault, rows.contacts)
+
+
+@dataclass
+class _Rows:
+    """The rows of a batch of new customers, table by table."""
+
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    phones: list[tuple] = field(default_factory=list)
+    emails: list[tuple] = field(default_factory=list)
+    tags: list[tuple[int, str]] = field(default_factory=list)
+    index: tuple[list, list, list, list] = field(default_factory=lambda: ([], [], [], []))
+    # (customer id, (phone payloads, e-mails)) in position order: what `sealed` seals.
+    contacts: list[tuple[int, tuple[list[str], list[str]]]] = field(default_factory=list)
+
+    def add(self, new: NewCustomer, vault: Vault | None, stamp: str) -> None:
+        from crmcli.normalize import mask_email
+
         row = customers_db.new_row(new.fields, stamp)
         row.setdefault("last_contacted_at", None)  # one column list for the whole batch
         row["id"] = new.id
-        rows.append(row)
-        if new.phones or new.emails:
-            assert vault is not None, "contact details need the key"
-        for position, phone in enumerate(new.phones):
-            phones.append(customers_db.phone_params(new.id, position, phone, vault))  # type: ignore[arg-type]
-        for position, email in enumerate(new.emails):
-            emails.append(customers_db.email_params(new.id, position, email, vault))  # type: ignore[arg-type]
-        tags.extend((new.id, t) for t in new.tags)
+        self.customers.append(row)
+        if vault is not None:
+            payloads = [customers_db.phone_payload(phone) for phone in new.phones]
+            for position, (phone, payload) in enumerate(zip(new.phones, payloads, strict=True)):
+                self.phones.append(
+                    customers_db.phone_params(new.id, position, phone, vault, payload)
+                )
+            for position, email in enumerate(new.emails):
+                self.emails.append(customers_db.email_params(new.id, position, email, vault))
+            self.contacts.append((new.id, (payloads, list(new.emails))))
+        else:
+            assert not (new.phones or new.emails), "contact details need the key"
+        self.tags.extend((new.id, t) for t in new.tags)
         # What `customers.records` would return for it: the index is built from the same view.
         record = {
             **row,
@@ -81,23 +120,8 @@ def insert_customers(
             "phones": [p.masked for p in new.phones],
             "emails": [mask_email(e) for e in new.emails],
         }
-        for into, params in zip(index, customers_db.index_params(new.id, record), strict=True):
+        for into, params in zip(self.index, customers_db.index_params(new.id, record), strict=True):
             into.extend(params)
-    columns = list(rows[0])
-    store.conn.executemany(
-        f"INSERT INTO customers ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [[r[c] for c in columns] for r in rows],
-    )
-    store.conn.executemany(customers_db.PHONE_INSERT, phones)
-    store.conn.executemany(customers_db.EMAIL_INSERT, emails)
-    store.conn.executemany("INSERT OR IGNORE INTO tags (customer_id, tag) VALUES (?, ?)", tags)
-    terms, grams, vocab, bodies = index
-    # In key order the WITHOUT ROWID b-trees take each page's inserts together, instead of
-    # visiting pages at random.
-    terms.sort()
-    grams.sort()
-    for sql, params in zip(customers_db.INDEX_INSERTS, (terms, grams, vocab, bodies), strict=True):
-        store.conn.executemany(sql, params)
 
 
 # -- lookups for matching ----------------------------------------------------------------

@@ -176,13 +176,15 @@ def shown_phone(payload: str) -> str:
     return f"{shown} ext. {ext}" if ext else shown
 
 
-def phone_params(customer_id: int, position: int, phone: Phone, vault: Vault) -> tuple:
-    """One phones row for PHONE_INSERT: ciphertext, masked copy, keyed hashes, last four."""
-    payload = phone_payload(phone)
+def phone_params(
+    customer_id: int, position: int, phone: Phone, vault: Vault, payload: str | None = None
+) -> tuple:
+    """One phones row for PHONE_INSERT: ciphertext, masked copy, keyed hashes, last four.
+    `payload`: the phone's `phone_payload`, when the caller has it already."""
     return (
         customer_id,
         position,
-        vault.encrypt(payload, context="phone"),
+        vault.encrypt(phone_payload(phone) if payload is None else payload, context="phone"),
         phone.masked,
         vault.blind("e164", phone.e164) if phone.e164 else None,
         vault.blind("tail8", phone.tail8),
