@@ -21,7 +21,9 @@ one row), `import_customers` and `import_interactions` (one sheet each), `import
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -186,6 +188,23 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
+@contextmanager
+def _rare_full_collections() -> Iterator[None]:
+    """Let the cyclic garbage collector walk the whole heap 10x less often while importing.
+
+    Each chunk's rows, match records and index rows are built, outlive a few young collections
+    and are dropped with the chunk, so full collections kept coming, each a walk over every
+    object the import holds: 14.6 of 78 s CPU at 100k rows, 2.6 s with this (peak RSS 423 MB,
+    as before). Young collections are unchanged and cycles are still freed, only later.
+    """
+    young, middle, full = gc.get_threshold()
+    gc.set_threshold(young, middle, full * 10)
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, full)
+
+
 def run(
     store: Store,
     import_plan: ImportPlan,
@@ -218,7 +237,7 @@ def run(
     # interactions sheet.
     numbers: dict[str, int | str] = {}
     try:
-        with store.page_cache(PAGE_CACHE_MIB), store.write():
+        with _rare_full_collections(), store.page_cache(PAGE_CACHE_MIB), store.write():
             if any(p.kind == "customers" for p in import_plan.sheets):
                 dups.ensure_keys(store)
             for planned in import_plan.sheets:
