@@ -4,8 +4,9 @@ The one-at-a-time path (`store.customers.insert`) costs ~12 statements per custo
 of the row and a rebuild of its index; an import of 100k rows cannot afford that. Here a batch
 of new customers is written with one `executemany` per table, from the same row, contact and
 index definitions (`customers.new_row`, `phone_params`, `email_params`, `index_params`), so what
-a bulk-imported customer stores is exactly what `insert` would store. Lookups for matching take a
-whole batch of keys in one query. Callers hold the write transaction (`Store.write`).
+a bulk-imported customer stores is exactly what `insert` would store; their contacts are sealed
+from the values just written (`sealed.seal_from`). Lookups for matching take a whole batch of keys
+in one query. Callers hold the write transaction (`Store.write`).
 """
 
 from __future__ import annotations
