@@ -127,17 +127,30 @@ def name_tokens(name: str) -> list[str]:
 
 @functools.lru_cache(maxsize=65536)
 def _syllables(text: str) -> tuple[str, ...]:
-    from pypinyin import lazy_pinyin
-
-    def latin_words(chunk: str) -> str:
-        return " ".join(re.findall(r"[^\W_]+", chunk))
+    from pypinyin.seg.simpleseg import seg
 
     folded = unicodedata.normalize("NFKC", text).casefold()
     by_char = _char_by_char(folded)
     if by_char is not None:
         return by_char
+    # `lazy_pinyin(folded)`, a word at a time. lazy_pinyin segments the text (`seg`: runs of
+    # Han and of other characters, the Han runs cut by longest phrase) and converts each word on
+    # its own; a word of that cut is cut into itself again, so `lazy_pinyin(word)` gives the
+    # word's part of the answer. Company names share most of their words (科技, 有限公司):
+    # ~100 us a new company name before, mostly converting the same words again.
+    return tuple(w for word in seg(folded) for w in _word_syllables(word))
+
+
+@functools.lru_cache(maxsize=65536)
+def _word_syllables(word: str) -> tuple[str, ...]:
+    from pypinyin import lazy_pinyin
+
     # Polyphonic surnames come out wrong (曾 -> ceng) but consistently: fine for keys.
-    return tuple(w for item in lazy_pinyin(folded, errors=latin_words) for w in item.split())
+    return tuple(w for item in lazy_pinyin(word, errors=_latin_words) for w in item.split())
+
+
+def _latin_words(chunk: str) -> str:
+    return " ".join(re.findall(r"[^\W_]+", chunk))
 
 
 @functools.cache  # bounded by the ~40k Han characters pypinyin knows

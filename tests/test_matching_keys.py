@@ -100,6 +100,22 @@ def test_pinyin_char_by_char_is_lazy_pinyin(text: str) -> None:
         assert fast == tuple(w for item in lazy_pinyin(text) for w in item.split())
 
 
+@given(st.text(st.one_of(_HAN, st.sampled_from(" -_.abcXYZ12\u00e9\u3000（）")), max_size=24))
+def test_pinyin_a_word_at_a_time_is_lazy_pinyin(text: str) -> None:
+    """Converting pypinyin's words one at a time (cached) gives what one call on the whole
+    text gives: phrases, mixed scripts, punctuation and full-width forms alike."""
+    import re
+    import unicodedata
+
+    from pypinyin import lazy_pinyin
+
+    from crmcli.matching import _syllables
+
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    whole = lazy_pinyin(folded, errors=lambda chunk: " ".join(re.findall(r"[^\W_]+", chunk)))
+    assert _syllables.__wrapped__(text) == tuple(w for item in whole for w in item.split())
+
+
 def test_pinyin_char_by_char_leaves_phrases_and_mixed_text_to_pypinyin() -> None:
     from crmcli.matching import _char_by_char
 

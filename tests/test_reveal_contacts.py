@@ -167,6 +167,8 @@ def test_shown_phone_reads_every_payload_as_json_does(
 ) -> None:
     phone = Phone(raw=raw, e164=e164, extension=ext, digits="")
     payload = customers_db.phone_payload(phone)
+    # Written as json.dumps writes it, byte for byte (stored payloads predate the fast path).
+    assert payload == json.dumps({"raw": raw, "e164": e164, "ext": ext}, ensure_ascii=False)
     assert customers_db.shown_phone(payload) == _shown_by_json(payload)
     value = json.loads(payload)  # what dedupe reads: the fields themselves
     assert customers_db.phone_fields(payload) == (value["raw"], value["e164"], value["ext"])

@@ -180,6 +180,31 @@ def test_sealed_customers_are_read_from_their_blobs_alone(store: Store) -> None:
     assert not any("FROM phones" in s or "FROM emails" in s for s in statements)
 
 
+def test_a_bulk_insert_seals_its_customers_from_the_values_it_writes(store: Store) -> None:
+    """`bulk.insert_customers` seals as it writes: nothing is left for `seal_missing`, and the
+    blobs hold exactly the rows (ordered by position; a customer without contacts too)."""
+    from crmcli.phone_numbers import parse_phone
+    from crmcli.store import bulk
+
+    vault = store.vault()
+    with store.write():
+        first = bulk.next_customer_id(store)
+        batch = [
+            bulk.NewCustomer(
+                first + n,
+                {"name": f"P{n}", "kind": "person", "status": "lead"},
+                phones=[parse_phone(f"138 1234 {n:04d}"), parse_phone('010 "8888" 1234 ext 9')][
+                    : n % 3
+                ],
+                emails=[f"p{n}@x.com", f"q{n}@x.com"][: n % 2 + 1],
+            )
+            for n in range(5)
+        ]
+        bulk.insert_customers(store, batch, vault, "2026-01-01T00:00:00Z")
+        assert sealed.unsealed_count(store) == 0
+    assert_reads_agree(store, vault)
+
+
 def test_a_seal_that_fails_rolls_back_the_transaction(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

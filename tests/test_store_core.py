@@ -42,6 +42,16 @@ def test_new_database_is_private_wal_and_migrated(isolated: Path) -> None:
     assert s.meta("db_id")
 
 
+def test_a_larger_page_cache_lasts_only_its_block(store: Store) -> None:
+    before = store.scalar("PRAGMA cache_size")
+    with store.page_cache(64):
+        assert store.scalar("PRAGMA cache_size") == -64 * 1024
+    assert store.scalar("PRAGMA cache_size") == before
+    with pytest.raises(RuntimeError), store.page_cache(64), store.write():
+        raise RuntimeError("an import that fails")
+    assert store.scalar("PRAGMA cache_size") == before
+
+
 def test_missing_database_is_not_created_by_readers(isolated: Path) -> None:
     with pytest.raises(NotConfigured, match="crmcli init"):
         open_store(isolated)

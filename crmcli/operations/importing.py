@@ -58,6 +58,11 @@ __all__ = [
 ]
 
 CHUNK_ROWS = 1000
+# SQLite's page cache while an import writes (the default is 2 MiB): a 100k import builds a
+# ~280 MB database with random-order inserts into a dozen indexes, which a small cache evicts
+# and reads back again and again. 100k: CPU 79.7 -> 75.1 s, peak RSS 307 -> 447 MB; the 1M
+# import's peak (458 MB) stays well under its 1 GB budget.
+PAGE_CACHE_MIB = 128
 
 # Columns a crmcli export adds that are not fields: the id in the exporting database (used to
 # tie the Interactions sheet to its customers), and derived or managed timestamps. Import ignores
@@ -215,7 +220,7 @@ def run(
     # interactions sheet.
     numbers: dict[str, int | str] = {}
     try:
-        with store.write():
+        with store.page_cache(PAGE_CACHE_MIB), store.write():
             if any(p.kind == "customers" for p in import_plan.sheets):
                 dups.ensure_keys(store)
             for planned in import_plan.sheets:

@@ -160,6 +160,19 @@ class Store:
             raise translate_error(exc, self.path) from None
 
     @contextmanager
+    def page_cache(self, mib: int) -> Iterator[None]:
+        """Let SQLite cache up to `mib` MiB of pages while this block runs, then restore the
+        connection's setting (the default is 2 MiB). For a bulk write whose random-order
+        inserts into many indexes would otherwise evict and re-read the same pages; the memory
+        is taken only as pages are touched, and released when the setting shrinks back."""
+        before = self.scalar("PRAGMA cache_size")
+        self.conn.execute(f"PRAGMA cache_size = {-int(mib) * 1024}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {int(before)}")
+
+    @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for several reads (takes no write lock)."""
         self.conn.execute("BEGIN")

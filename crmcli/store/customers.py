@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from crmcli.store import Store, now_utc
@@ -144,10 +145,19 @@ EMAIL_INSERT = (
 
 
 def phone_payload(phone: Phone) -> str:
-    """The plaintext a phones row encrypts: JSON {"raw", "e164", "ext"}."""
-    return json.dumps(
-        {"raw": phone.raw, "e164": phone.e164, "ext": phone.extension}, ensure_ascii=False
+    """The plaintext a phones row encrypts: JSON {"raw", "e164", "ext"}.
+
+    Written out with the string encoder `json.dumps(..., ensure_ascii=False)` itself uses, so
+    the text is the same byte for byte; ~0.25 µs instead of ~2.5 µs (142k phones at 100k).
+    """
+    return (
+        f'{{"raw": {_json_text(phone.raw)}, "e164": {_json_text(phone.e164)},'
+        f' "ext": {_json_text(phone.extension)}}}'
     )
+
+
+def _json_text(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
 
 
 def phone_fields(payload: str) -> tuple[str, str | None, str | None]:
@@ -182,13 +192,13 @@ def phone_params(customer_id: int, position: int, phone: Phone, vault: Vault) ->
     return (customer_id, *phone_values(position, phone, vault))
 
 
-def phone_values(position: int, phone: Phone, vault: Vault) -> tuple:
+def phone_values(position: int, phone: Phone, vault: Vault, payload: str | None = None) -> tuple:
     """PHONE_INSERT's values after the customer id (a bulk import computes them before it
-    knows whether, and under which id, the row becomes a customer)."""
-    payload = phone_payload(phone)
+    knows whether, and under which id, the row becomes a customer). `payload`: the phone's
+    `phone_payload`, when the caller has it already."""
     return (
         position,
-        vault.encrypt(payload, context="phone"),
+        vault.encrypt(phone_payload(phone) if payload is None else payload, context="phone"),
         phone.masked,
         vault.blind("e164", phone.e164) if phone.e164 else None,
         vault.blind("tail8", phone.tail8),

@@ -14,7 +14,9 @@ Revealing every contact of 100k customers row by row is 215k AES-GCM calls; from
   absent or exactly the rows; "unsealed" means only "changed since the last sealing".
 - `seal_missing`: seals every unsealed customer; `Store.write` calls it before committing a
   transaction whose command opened the vault, so every write that holds the key leaves the
-  database sealed, in the same transaction (all or nothing).
+  database sealed, in the same transaction (all or nothing). `seal_from` seals customers from
+  plaintexts the caller already holds: the bulk import seals its new customers as it writes
+  them, and `seal_missing` then has only the customers changed since.
 - reading: `contacts` gives the plaintexts of customers from their blobs, falling back to
   their rows (the same answer) for customers not sealed or whose blob does not open;
   `decrypted_contacts` (`--reveal`, `export --reveal`) reads `opened_batches` itself.
@@ -94,17 +96,27 @@ def seal_missing(store: Store, vault: Vault) -> int:
         if not ids:
             return sealed
         after = ids[-1]
-        plain = _from_rows_lenient(store, ids, vault)
-        params = []
-        for customer_id, (phones, emails) in plain.items():
-            text = pack(phones, emails)
-            if text is not None:
-                blob = vault.encrypt(text, context=associated_data(customer_id).decode())
-                params.append((blob, customer_id))
-        store.conn.executemany(
-            "UPDATE contacts_sealed SET contacts_enc = ? WHERE customer_id = ?", params
-        )
-        sealed += len(params)
+        sealed += seal_from(store, vault, _from_rows_lenient(store, ids, vault).items())
+
+
+def seal_from(store: Store, vault: Vault, plain: Iterable[tuple[int, Contacts]]) -> int:
+    """Seal these customers from their contacts as the caller knows them, which must be exactly
+    what their phones and emails rows hold (`from_rows`); returns how many were sealed.
+
+    `seal_missing` reads and decrypts the rows first; the bulk import already holds the
+    plaintexts of the customers it has just written (100k: saves reading and decrypting
+    ~240k values before the commit).
+    """
+    params = []
+    for customer_id, (phones, emails) in plain:
+        text = pack(phones, emails)
+        if text is not None:
+            blob = vault.encrypt(text, context=associated_data(customer_id).decode())
+            params.append((blob, customer_id))
+    store.conn.executemany(
+        "UPDATE contacts_sealed SET contacts_enc = ? WHERE customer_id = ?", params
+    )
+    return len(params)
 
 
 def _from_rows_lenient(store: Store, ids: list[int], vault: Vault) -> dict[int, Contacts]:
