@@ -101,10 +101,10 @@ class CustomerImport(SheetImport):
             ):
                 self._import_chunk(chunk)
                 advance(len(chunk))
-                # What survives a chunk (the matcher's records, caches) lives until the end:
-                # out of the collector's sight, full collections no longer walk ever more of
-                # it (they took ~20% of a 20k import). Refcounting still frees what dies;
-                # only a cycle would wait for the unfreeze.
+                # What survives a chunk (the matcher's records, caches) mostly lives on: out
+                # of the collector's sight, full collections no longer walk ever more of it
+                # (they took ~20% of a 20k import). Refcounting still frees what dies; only a
+                # cycle would wait for the unfreeze.
                 gc.freeze()
         finally:
             gc.unfreeze()
