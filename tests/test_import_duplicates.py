@@ -270,7 +270,7 @@ def test_later_rows_see_earlier_rows_across_chunks(
 def test_memory_cap_and_chunks_change_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
-    """The matcher holds the import's own customers in memory up to `MEMORY_RECORDS`, then
+    """The matcher holds the import's own customers in memory up to `memory_records`, then
     lets the database answer for them: every way of cutting the file decides the same, on an
     empty database and on one that already holds customers."""
     from crmcli.operations import import_duplicates
@@ -280,6 +280,7 @@ def test_memory_cap_and_chunks_change_nothing(
     for chunk, cap in ((1000, 100_000), (5, 100_000), (5, 3), (2, 1)):
         monkeypatch.setattr(importing, "CHUNK_ROWS", chunk)
         monkeypatch.setattr(import_duplicates, "MEMORY_RECORDS", cap)
+        monkeypatch.setattr(import_duplicates, "MEMORY_RECORDS_WHOLE", cap)
         db = str(tmp_path / f"c{chunk}-{cap}.db")
         options = ["--db", db, "--on-duplicate", value]
         if value == "review":
@@ -295,6 +296,15 @@ def test_memory_cap_and_chunks_change_nothing(
         found.append((first, second))
     assert found[0][1]["duplicates"]["likely"] > 0
     assert all(f == found[0] for f in found[1:])
+
+
+def test_a_sheet_that_fits_is_held_whole() -> None:
+    from crmcli.operations import import_duplicates as dups
+
+    assert dups.memory_records(dups.MEMORY_RECORDS_WHOLE) == dups.MEMORY_RECORDS_WHOLE
+    assert dups.memory_records(dups.MEMORY_RECORDS_WHOLE + 1) == dups.MEMORY_RECORDS
+    assert dups.memory_records(None) == dups.MEMORY_RECORDS  # a CSV streams: length unknown
+    assert dups.MEMORY_RECORDS < dups.MEMORY_RECORDS_WHOLE
 
 
 def test_interactions_follow_a_folded_row_and_name_a_skipped_one(

@@ -70,7 +70,8 @@ class CustomerImport(SheetImport):
             result.kept_columns, result.unmapped_columns = result.unmapped_columns, []
         self.stamp = now_utc()
         self.next_id = bulk.next_customer_id(store)
-        self.twins = dups.TwinFinder(store, vault, self.next_id)
+        held = dups.memory_records(planned.sheet.total_rows)
+        self.twins = dups.TwinFinder(store, vault, self.next_id, held)
         # New customers of the current chunk (not yet in the database), and the keys that find
         # them or customers changed during this chunk; reset after each flush.
         self.pending: dict[int, bulk.NewCustomer] = {}

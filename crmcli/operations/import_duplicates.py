@@ -145,10 +145,20 @@ def row_record(
     )
 
 
-# The import's own customers whose match records are kept in memory (~2.3 KB each), after
-# which the database answers for them and memory starts over. 100,000 held a 1M import's two
-# processes at ~1.05 GB (summed RSS) and climbing; 50,000 keeps it under 1 GB.
+# How many of the import's own customers' match records are kept in memory (~2.3 KB each),
+# after which the database answers for them and memory starts over: a sheet of up to
+# MEMORY_RECORDS_WHOLE rows is held whole (100k: 7 s less than holding half of it), a longer
+# one a window of MEMORY_RECORDS, since its worker's caches and SQLite's page cache fill up too
+# (a 1M import's two processes peaked at 934 MB summed RSS with 50k, ~1.05 GB with 100k).
 MEMORY_RECORDS = 50_000
+MEMORY_RECORDS_WHOLE = 100_000
+
+
+def memory_records(total_rows: int | None) -> int:
+    """How many of its own records an import of `total_rows` rows keeps (None: not known)."""
+    if total_rows is not None and total_rows <= MEMORY_RECORDS_WHOLE:
+        return MEMORY_RECORDS_WHOLE
+    return MEMORY_RECORDS
 
 
 class TwinFinder:
@@ -157,12 +167,13 @@ class TwinFinder:
 
     The import's own customers (ids from `first_id` on) are matched from memory: the records
     built of their rows and an index of their keys, kept across chunks (up to
-    `MEMORY_RECORDS`, then the database answers for those too), so an import seldom reads back
-    and decrypts what it has just written (reading them back was ~40% of a 100k import). The
-    database answers for the customers before them (`below`), in batches per chunk: the first row that needs the matcher brings
-    in the keys of every row of the chunk (`begin`): how many customers hold each key, who
-    holds the usable ones, and their records, in a few set-based queries instead of five per
-    row. An empty database is not asked at all.
+    `memory_records`, then the database answers for those too), so an import seldom reads back
+    and decrypts what it has just written (reading them back was ~40% of a 100k import).
+
+    The database answers for the customers before them (`below`), in batches per chunk: the
+    first row that needs the matcher brings in the keys of every row of the chunk (`begin`):
+    how many customers hold each key, who holds the usable ones, and their records, in a few
+    set-based queries instead of five per row. An empty database is not asked at all.
     """
 
     def __init__(
@@ -170,9 +181,11 @@ class TwinFinder:
         store: Store,
         vault: Vault | None,
         first_id: int,
+        memory_records: int = MEMORY_RECORDS,
         max_block: int = dedupe.DEFAULT_MAX_BLOCK,
     ) -> None:
         self.store = store
+        self.memory_records = memory_records
         self.vault = vault
         self.max_block = max_block
         self.upcoming: Callable[[], Iterable[ms.MatchRecord]] | None = None
@@ -294,7 +307,7 @@ class TwinFinder:
         for table in (self.counts, self.holders, self.stored):
             table.clear()
         self.grown.clear()
-        if len(self.mine) >= MEMORY_RECORDS:
+        if len(self.mine) >= self.memory_records:
             # Everything held is written and keyed: from here on the database answers for it.
             self.below = max(self.mine) + 1
             self.ask_database = True
