@@ -37,6 +37,18 @@ def run(db: Path, book: Path, **options: Any) -> dict:
     return out
 
 
+def example(tmp_path: Path, name: str) -> Path:
+    book = tmp_path / name
+    shutil.copy(EXAMPLES / name, book)
+    return book
+
+
+def assert_nothing_written(db: Path) -> None:
+    assert multiprocessing.active_children() == []  # and no worker left behind
+    with open_store(db) as store:
+        assert customers_db.count_live(store) == 0
+
+
 def state(db: Path) -> dict[str, Any]:
     """What the import wrote, as the user sees it (revealed contacts included) and as search
     and dedupe read it; keyed hashes differ between two databases' keys, so they are left out."""
@@ -68,8 +80,7 @@ def test_the_worker_imports_what_the_main_process_imports(
         db = tmp_path / f"p{parallel}.db"
         reports = []
         for name in BOOKS:
-            book = tmp_path / name
-            shutil.copy(EXAMPLES / name, book)
+            book = example(tmp_path, name)
             options = {"on_duplicate": on_duplicate, "parallel": parallel}
             if on_duplicate == "review":
                 options["review_file"] = tmp_path / f"review-{parallel}.xlsx"
@@ -90,14 +101,11 @@ def test_strict_stops_the_worker_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated: Path
 ) -> None:
     monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
-    book = tmp_path / "客户信息登记表.xlsx"
-    shutil.copy(EXAMPLES / book.name, book)
+    book = example(tmp_path, "客户信息登记表.xlsx")
     ok("init")
     with pytest.raises(InvalidInput, match="--strict"):
         run(isolated, book, strict=True, parallel=True)
-    assert multiprocessing.active_children() == []
-    with open_store(isolated) as store:
-        assert customers_db.count_live(store) == 0
+    assert_nothing_written(isolated)
 
 
 @pytest.mark.parametrize(
@@ -126,15 +134,11 @@ def test_a_worker_error_is_the_imports_error(
         return real(*args)
 
     monkeypatch.setattr(import_prepare, "prepare_chunk", breaking)
-    book = tmp_path / "customers-en.xlsx"
-    shutil.copy(EXAMPLES / book.name, book)
     ok("init")
     with pytest.raises(expected):
-        run(isolated, book, parallel=True)
+        run(isolated, example(tmp_path, "customers-en.xlsx"), parallel=True)
     assert calls["n"] == 0  # it all happened in the worker
-    assert multiprocessing.active_children() == []
-    with open_store(isolated) as store:
-        assert customers_db.count_live(store) == 0
+    assert_nothing_written(isolated)
 
 
 def test_small_sheets_stay_in_process() -> None:
@@ -159,22 +163,17 @@ def test_a_worker_that_dies_stops_the_import(
         return real(*args)
 
     monkeypatch.setattr(import_prepare, "prepare_chunk", dying)
-    book = tmp_path / "customers-en.xlsx"
-    shutil.copy(EXAMPLES / book.name, book)
     ok("init")
     with pytest.raises(CrmError, match=r"stopped unexpectedly \(exit code 9\)"):
-        run(isolated, book, parallel=True)
-    with open_store(isolated) as store:
-        assert customers_db.count_live(store) == 0
+        run(isolated, example(tmp_path, "customers-en.xlsx"), parallel=True)
+    assert_nothing_written(isolated)
 
 
 def test_a_dry_run_plans_the_same_with_the_worker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated: Path
 ) -> None:
     monkeypatch.setattr(importing, "CHUNK_ROWS", 3)
-    book = tmp_path / "客户信息登记表.xlsx"
-    shutil.copy(EXAMPLES / book.name, book)
+    book = example(tmp_path, "客户信息登记表.xlsx")
     plans = [run(isolated, book, dry_run=True, parallel=p) for p in (False, True)]
     assert plans[0] == plans[1] and plans[0]["created"] > 10
-    with open_store(isolated) as store:
-        assert customers_db.count_live(store) == 0
+    assert_nothing_written(isolated)

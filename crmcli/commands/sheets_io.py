@@ -117,7 +117,7 @@ def import_(
         typer.Option(
             "--parallel/--no-parallel",
             help="Validate and prepare rows in a second process while this one writes"
-            " (default: with 2+ cores, for sheets of more than 3,000 rows).",
+            " (default: with 2+ cores, for a CSV or a sheet of more than 3,000 rows).",
             show_default=False,
         ),
     ] = None,
