@@ -142,8 +142,8 @@ def test_a_worker_error_is_the_imports_error(
 
 
 def test_small_sheets_stay_in_process() -> None:
-    assert not import_prepare.can_fork(3000, 1000)
-    assert import_prepare.can_fork(None, 1000) == import_prepare.can_fork(10**6, 1000)
+    assert not import_prepare.worth_forking(3000, 1000)
+    assert import_prepare.worth_forking(None, 1000) == import_prepare.worth_forking(10**6, 1000)
 
 
 def test_a_worker_that_dies_stops_the_import(
@@ -177,3 +177,21 @@ def test_a_dry_run_plans_the_same_with_the_worker(
     plans = [run(isolated, book, dry_run=True, parallel=p) for p in (False, True)]
     assert plans[0] == plans[1] and plans[0]["created"] > 10
     assert_nothing_written(isolated)
+
+
+def test_parallel_without_fork_prepares_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated: Path
+) -> None:
+    monkeypatch.setattr(import_prepare, "_can_fork", lambda: False)  # as on Windows
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 3)
+    calls = {"n": 0}
+    real = import_prepare.prepare_chunk
+
+    def counted(*args: Any) -> list:
+        calls["n"] += 1
+        return real(*args)
+
+    monkeypatch.setattr(import_prepare, "prepare_chunk", counted)
+    report = run(isolated, example(tmp_path, "customers-en.xlsx"), parallel=True)
+    assert report["created"] > 0 and calls["n"] > 1  # counted here: no worker
+    assert not import_prepare.worth_forking(None, 1000)

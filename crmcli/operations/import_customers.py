@@ -94,7 +94,7 @@ class CustomerImport(SheetImport):
     def run(self, advance: Callable[[int], None], chunk_rows: int) -> None:
         parallel = self.options.parallel
         if parallel is None:
-            parallel = prep.can_fork(self.planned.sheet.total_rows, chunk_rows)
+            parallel = prep.worth_forking(self.planned.sheet.total_rows, chunk_rows)
         chunks = self.chunks(chunk_rows)
         try:
             for chunk in prep.prepared_chunks(

@@ -133,8 +133,9 @@ def prepared_chunks(
     *,
     parallel: bool,
 ) -> Iterator[list[Prepared]]:
-    """The chunks, prepared in order; by a forked worker when `parallel` (see the docstring)."""
-    if not parallel:
+    """The chunks, prepared in order; by a forked worker when `parallel` and the platform can
+    fork (see the module docstring)."""
+    if not (parallel and _can_fork()):
         for chunk in chunks:
             yield prepare_chunk(reader, vault, stamp, chunk)
         return
@@ -181,17 +182,21 @@ def prepared_chunks(
         receiving.close()
 
 
-def can_fork(total_rows: int | None, chunk_rows: int) -> bool:
+def worth_forking(total_rows: int | None, chunk_rows: int) -> bool:
     """Whether preparing in a worker can pay: fork exists, a second core is free to us, and
     the sheet has more than a few chunks (or an unknown number)."""
-    import multiprocessing
-
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not _can_fork():
         return False
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if (cores or 1) < 2:
         return False
     return total_rows is None or total_rows > _MIN_CHUNKS * chunk_rows
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()  # not on Windows
 
 
 @dataclass
