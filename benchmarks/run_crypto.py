@@ -7,7 +7,7 @@
    customer), timed: what the first write holding the key pays after the upgrade (`--reseal`
    unseals every customer first, to time it again), and the size of the blobs.
 1. In-process: `Vault.decrypt` of N phone payloads and N emails (AES-256-GCM), and
-   `store.customers.decrypted_contacts` over every customer of the database, in one call (clean,
+   `store.contacts.decrypted_contacts` over every customer of the database, in one call (clean,
    a revealed listing) and 1,000 ids a call (`export --reveal`), each next to the same reads
    (the sealed blobs) without decrypting; then `decrypted_contacts` and `dedupe.load_records` on
    the encrypted database against the same on the plaintext copy (no blobs: it reads the rows,
@@ -90,7 +90,7 @@ def vault_figures(n: int) -> list[dict[str, object]]:
 
 def store_figures(db: Path, key_file: Path, runs: int = 3) -> list[dict[str, object]]:
     """decrypted_contacts over the whole database, and the same reads without decrypting."""
-    from crmcli.store import customers as customers_db
+    from crmcli.store import contacts as contacts_db
     from crmcli.store import open_store, sealed
 
     with open_store(db, key_file=key_file) as store:
@@ -116,7 +116,7 @@ def store_figures(db: Path, key_file: Path, runs: int = 3) -> list[dict[str, obj
 
         def decrypt(chunk: int) -> None:
             for start in range(0, len(ids), chunk):
-                customers_db.decrypted_contacts(store, ids[start : start + chunk], vault)
+                contacts_db.decrypted_contacts(store, ids[start : start + chunk], vault)
 
         rows: list[dict[str, object]] = []
         phones, emails = counts[0]
@@ -173,7 +173,7 @@ def against_plaintext(db: Path, key_file: Path, plain: Path, runs: int) -> list[
     splitting it) where the plaintext copy reads the phone and e-mail rows, as an unencrypted
     schema would. Both build the same answer."""
     from crmcli.operations import dedupe
-    from crmcli.store import customers as customers_db
+    from crmcli.store import contacts as contacts_db
     from crmcli.store import open_store
 
     rows: list[dict[str, object]] = []
@@ -185,8 +185,8 @@ def against_plaintext(db: Path, key_file: Path, plain: Path, runs: int) -> list[
         cases: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
             (
                 f"decrypted_contacts of {len(ids):,} customers in one call",
-                lambda: customers_db.decrypted_contacts(store, ids, vault),
-                lambda: customers_db.decrypted_contacts(plain_store, ids, _PlainVault()),
+                lambda: contacts_db.decrypted_contacts(store, ids, vault),
+                lambda: contacts_db.decrypted_contacts(plain_store, ids, _PlainVault()),
             ),
             (
                 f"dedupe.load_records of {len(ids):,} customers, 10,000 a call",
@@ -307,11 +307,11 @@ def pick(db: Path) -> dict[str, str]:
 
 
 def full_phone_of(db: Path, key_file: Path, customer_id: str) -> str:
-    from crmcli.store import customers as customers_db
+    from crmcli.store import contacts as contacts_db
     from crmcli.store import open_store
 
     with open_store(db, key_file=key_file) as store:
-        plain = customers_db.decrypted_contacts(store, [int(customer_id)], store.vault())
+        plain = contacts_db.decrypted_contacts(store, [int(customer_id)], store.vault())
     return str(plain[int(customer_id)]["phones"][0]).split(" ")[0]
 
 

@@ -1,4 +1,4 @@
-"""Revealing contact details in bulk: `store.customers.decrypted_contacts` and its helpers.
+"""Revealing contact details in bulk: `store.contacts.decrypted_contacts` and its helpers.
 
 The fast paths (range scans, the phone payload read without JSON) must give exactly what the
 plain way gives: one `Vault.decrypt` and one `json.loads` per value, read in `IN (...)` chunks.
@@ -21,7 +21,7 @@ from crmcli.models import build_draft
 from crmcli.operations import customers
 from crmcli.phone_numbers import Phone
 from crmcli.store import Store, open_store
-from crmcli.store import customers as customers_db
+from crmcli.store import contacts as contacts_db
 
 
 @pytest.fixture
@@ -84,13 +84,13 @@ def test_decrypted_contacts_equals_the_plain_way(
 ) -> None:
     ids = pick(people)
     vault = store.vault()
-    got = customers_db.decrypted_contacts(store, ids, vault)
+    got = contacts_db.decrypted_contacts(store, ids, vault)
     assert got == reference(store, ids, vault)
     assert list(got) == list(dict.fromkeys(ids))
 
 
 def test_decrypted_contacts_keeps_the_order_and_formats(store: Store, people: list[int]) -> None:
-    got = customers_db.decrypted_contacts(store, [people[7], people[11]], store.vault())
+    got = contacts_db.decrypted_contacts(store, [people[7], people[11]], store.vault())
     assert got[people[7]]["phones"] == ["12345", "+12025550100 ext. 12"]
     assert got[people[11]]["phones"] == ["+8613800110077", "+8675588880011 ext. 11"]
     assert got[people[11]]["emails"] == ["p11@example.com", "other.11@example.org"]
@@ -100,11 +100,11 @@ def test_contact_rows_chooses_a_range_or_chunks(store: Store, people: list[int])
     statements: list[str] = []
     store.conn.set_trace_callback(statements.append)
     try:
-        rows = [r for b in customers_db.contact_rows(store, "phones", people[::2]) for r in b]
+        rows = [r for b in contacts_db.contact_rows(store, "phones", people[::2]) for r in b]
         assert statements[-1].count("BETWEEN") == 1
         assert {r[0] for r in rows} <= set(people[::2])
         sparse = people[::9]
-        rows = [r for b in customers_db.contact_rows(store, "emails", sparse) for r in b]
+        rows = [r for b in contacts_db.contact_rows(store, "emails", sparse) for r in b]
         assert " IN (" in statements[-1]
         assert {r[0] for r in rows} <= set(sparse)
     finally:
@@ -113,25 +113,25 @@ def test_contact_rows_chooses_a_range_or_chunks(store: Store, people: list[int])
 
 def test_a_wrong_key_and_a_damaged_value(store: Store, people: list[int]) -> None:
     with pytest.raises(WrongKey):
-        customers_db.decrypted_contacts(store, people, Vault(new_master_key()))
+        contacts_db.decrypted_contacts(store, people, Vault(new_master_key()))
     assert gc.isenabled()
     with store.write():
         store.conn.execute(
             "UPDATE emails SET value_enc = x'0102' WHERE id = (SELECT MIN(id) FROM emails)"
         )
     with pytest.raises(InvalidInput, match="damaged"):
-        customers_db.decrypted_contacts(store, people, store.vault())
+        contacts_db.decrypted_contacts(store, people, store.vault())
     assert gc.isenabled()
 
 
 def test_the_collector_is_left_as_it_was(store: Store, people: list[int]) -> None:
     gc.disable()
     try:
-        customers_db.decrypted_contacts(store, people, store.vault())
+        contacts_db.decrypted_contacts(store, people, store.vault())
         assert not gc.isenabled()
     finally:
         gc.enable()
-    customers_db.decrypted_contacts(store, people, store.vault())
+    contacts_db.decrypted_contacts(store, people, store.vault())
     assert gc.isenabled()
 
 
@@ -166,12 +166,12 @@ def test_shown_phone_reads_every_payload_as_json_does(
     raw: str, e164: str | None, ext: str | None
 ) -> None:
     phone = Phone(raw=raw, e164=e164, extension=ext, digits="")
-    payload = customers_db.phone_payload(phone)
+    payload = contacts_db.phone_payload(phone)
     # Written as json.dumps writes it, byte for byte (stored payloads predate the fast path).
     assert payload == json.dumps({"raw": raw, "e164": e164, "ext": ext}, ensure_ascii=False)
-    assert customers_db.shown_phone(payload) == _shown_by_json(payload)
+    assert contacts_db.shown_phone(payload) == _shown_by_json(payload)
     value = json.loads(payload)  # what dedupe reads: the fields themselves
-    assert customers_db.phone_fields(payload) == (value["raw"], value["e164"], value["ext"])
+    assert contacts_db.phone_fields(payload) == (value["raw"], value["e164"], value["ext"])
 
 
 @pytest.mark.parametrize(
@@ -188,6 +188,6 @@ def test_shown_phone_reads_every_payload_as_json_does(
     ],
 )
 def test_shown_phone_on_written_and_other_payloads(payload: str) -> None:
-    assert customers_db.shown_phone(payload) == _shown_by_json(payload)
+    assert contacts_db.shown_phone(payload) == _shown_by_json(payload)
     value = json.loads(payload)
-    assert customers_db.phone_fields(payload) == (value["raw"], value["e164"], value["ext"])
+    assert contacts_db.phone_fields(payload) == (value["raw"], value["e164"], value["ext"])

@@ -20,6 +20,7 @@ from crmcli.errors import CrmError, InvalidInput, NotConfigured, WrongKey
 from crmcli.models import build_draft
 from crmcli.operations import customers, dedupe, interactions, merging
 from crmcli.store import Store, open_store, sealed
+from crmcli.store import contacts as contacts_db
 from crmcli.store import customers as customers_db
 
 
@@ -51,10 +52,10 @@ def assert_reads_agree(store: Store, vault: Vault) -> None:
     """Every reader, from the blobs, gives what the rows give."""
     ids = [r[0] for r in store.query("SELECT id FROM customers")] + [10_000]
     assert sealed.contacts(store, ids, vault) == sealed.from_rows(store, ids, vault)
-    got = customers_db.decrypted_contacts(store, ids, vault)
+    got = contacts_db.decrypted_contacts(store, ids, vault)
     for i in ids:
         phones, emails = sealed.from_rows(store, [i], vault)[i]
-        assert got[i] == {"phones": [customers_db.shown_phone(p) for p in phones], "emails": emails}
+        assert got[i] == {"phones": [contacts_db.shown_phone(p) for p in phones], "emails": emails}
 
 
 def _rows_only(store: Store) -> None:
@@ -159,7 +160,7 @@ def test_reading_never_writes(store: Store) -> None:
     with keyless(store.path) as other, other.write():
         other.conn.execute("UPDATE phones SET position = 1")
     before = store.conn.total_changes
-    customers_db.decrypted_contacts(store, [a], store.vault())
+    contacts_db.decrypted_contacts(store, [a], store.vault())
     dedupe.load_records(store, [a], store.vault())
     assert store.conn.total_changes == before
     assert sealed.unsealed_count(store) == 1
@@ -172,7 +173,7 @@ def test_sealed_customers_are_read_from_their_blobs_alone(store: Store) -> None:
     statements: list[str] = []
     store.conn.set_trace_callback(statements.append)
     try:
-        got = customers_db.decrypted_contacts(store, ids, store.vault())
+        got = contacts_db.decrypted_contacts(store, ids, store.vault())
     finally:
         store.conn.set_trace_callback(None)
     assert got[ids[2]] == {"phones": ["+8613812340002"], "emails": ["p2@x.com"]}
@@ -229,8 +230,8 @@ def test_a_damaged_row_stays_unsealed_and_blocks_no_write(store: Store) -> None:
     assert {i for i, v in blobs(store).items() if v is None} == {a}
     customers.edit(store, b, build_draft({"emails": ["b@example.com"]}))  # still writes
     with pytest.raises(InvalidInput, match="damaged"):
-        customers_db.decrypted_contacts(store, [a, b], store.vault())
-    assert customers_db.decrypted_contacts(store, [b], store.vault())[b]["emails"] == [
+        contacts_db.decrypted_contacts(store, [a, b], store.vault())
+    assert contacts_db.decrypted_contacts(store, [b], store.vault())[b]["emails"] == [
         "b@example.com"
     ]
 
@@ -278,7 +279,7 @@ def test_the_separators_never_occur_in_stored_values() -> None:
     from crmcli.normalize import normalize_email
     from crmcli.phone_numbers import Phone
 
-    payload = customers_db.phone_payload(
+    payload = contacts_db.phone_payload(
         Phone(raw="a\x1d\x1eb", e164=None, extension="\x1e", digits="")
     )
     assert sealed.ITEMS not in payload and sealed.LISTS not in payload

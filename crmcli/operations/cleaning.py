@@ -198,12 +198,13 @@ def _write(
 ) -> int:
     from crmcli.operations.exporting import CUSTOMER_COLUMNS
     from crmcli.sheets import SheetSpec, write_xlsx
+    from crmcli.store import contacts as contacts_db
     from crmcli.store import customers as customers_db
 
     zh = loaded.zh
     live = [i for i in loaded.row_of if i not in merged_into]
     records = customers_db.records(store, live)
-    plain = customers_db.decrypted_contacts(store, live, store.vault())
+    plain = contacts_db.decrypted_contacts(store, live, store.vault())
     rows_of: dict[int, list[int]] = {i: [loaded.row_of[i]] for i in live}
     for other, survivor in merged_into.items():
         rows_of[survivor].append(loaded.row_of[other])

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import InvalidInput, NotFound
+from crmcli.store import contacts as contacts_db
 from crmcli.store import customers as customers_db
 from crmcli.store import interactions as interactions_db
 from crmcli.store import journal
@@ -215,7 +216,7 @@ def profile(store: Store, customer_id: int, *, reveal: bool = False) -> tuple[di
 def reveal_contacts(store: Store, records: list[dict], *, action: str = "reveal") -> None:
     """Replace masked phones/emails with the plain ones, and write the reveal to the audit trail."""
     vault = store.vault()
-    plain = customers_db.decrypted_contacts(store, [r["id"] for r in records], vault)
+    plain = contacts_db.decrypted_contacts(store, [r["id"] for r in records], vault)
     for record in records:
         record["phones"] = plain[record["id"]]["phones"]
         record["emails"] = plain[record["id"]]["emails"]

@@ -27,6 +27,7 @@ from crmcli import matching_score as ms
 from crmcli.errors import CrmError
 from crmcli.operations import dedupe_candidates as dc
 from crmcli.operations.dedupe_candidates import SkippedBlock, block_limit
+from crmcli.store import contacts as contacts_db
 from crmcli.store import customers as customers_db
 from crmcli.store import match_keys as match_keys_db
 from crmcli.store import merges as merges_db
@@ -110,7 +111,7 @@ def load_records(
     for (customer_id, tail8_hash, _blob), text in zip(phones, plain, strict=True):
         e164, digits = None, ""
         if text is not None:
-            raw, e164, _ = customers_db.phone_fields(text)
+            raw, e164, _ = contacts_db.phone_fields(text)
             digits = _digits(e164 or raw or "")
         phone_facts.setdefault(customer_id, []).append(
             ms.PhoneFacts("t:" + tail8_hash, e164, digits)

@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 from crmcli.errors import InputFileError, UsageError
 from crmcli.normalize import STATUS_LABELS_ZH
 from crmcli.store import bulk, journal
+from crmcli.store import contacts as contacts_db
 from crmcli.store import customers as customers_db
 from crmcli.store import search as search_db
 
@@ -141,7 +142,7 @@ def _records(
         chunk = list(ids[start : start + CHUNK])
         records = customers_db.records(store, chunk)
         if vault is not None:
-            plain = customers_db.decrypted_contacts(store, chunk, vault)
+            plain = contacts_db.decrypted_contacts(store, chunk, vault)
             for record in records:
                 record["phones"] = plain[record["id"]]["phones"]
                 record["emails"] = plain[record["id"]]["emails"]

@@ -1,8 +1,8 @@
 """The one door to SQLite: opening (and migrating) the database, transactions, meta, keys.
 
 Nothing outside `crmcli.store` runs SQL. The submodules group the queries by what they are
-about (`customers`, `interactions`, `search`, `journal`, `reports`); this module owns the
-connection and its rules:
+about (`customers`, `contacts`, `interactions`, `search`, `journal`, `reports`); this module
+owns the connection and its rules:
 
 - WAL, `synchronous=NORMAL`, a busy timeout, foreign keys on;
 - every write in one `BEGIN IMMEDIATE` transaction (a deferred transaction that reads then

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crmcli.store import contacts as contacts_db
 from crmcli.store import customers as customers_db
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def insertable(
         "emails": [mask_email(e) for e in emails],
     }
     entry = customers_db.index_entry(record)
-    payloads = [customers_db.phone_payload(p) for p in phones]
+    payloads = [contacts_db.phone_payload(p) for p in phones]
     return Insertable(
         row,
         [

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from crmcli.errors import InvalidInput, WrongKey
-from crmcli.store import customers as customers_db
+from crmcli.store import contacts as contacts_db
 
 if TYPE_CHECKING:
     from crmcli.credentials import Vault
@@ -172,7 +172,7 @@ def opened_batches(
 
 def blob_rows(store: Store, wanted: set[int]) -> Iterator[list[tuple[int, bytes | None]]]:
     """(customer_id, contacts_enc) of these customers, in batches."""
-    return customers_db.rows_of_customers(
+    return contacts_db.rows_of_customers(
         store, "SELECT customer_id, contacts_enc FROM contacts_sealed", wanted
     )
 
@@ -183,7 +183,7 @@ def from_rows(store: Store, customer_ids: Iterable[int], vault: Vault) -> dict[i
     ids = list(customer_ids)
     out: dict[int, Contacts] = {i: ([], []) for i in ids}
     for table, context, index in (("phones", "phone", 0), ("emails", "email", 1)):
-        for rows in customers_db.contact_rows(store, table, ids):
+        for rows in contacts_db.contact_rows(store, table, ids):
             plain = vault.decrypt_many([r[1] for r in rows], context=context)
             for (customer_id, _), value in zip(rows, plain, strict=True):
                 out[customer_id][index].append(value)
