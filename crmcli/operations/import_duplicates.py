@@ -146,10 +146,11 @@ def row_record(
 
 
 # How many of the import's own customers' match records are kept in memory (~2.3 KB each),
-# after which the database answers for them and memory starts over: a sheet of up to
-# MEMORY_RECORDS_WHOLE rows is held whole (100k: 7 s less than holding half of it), a longer
-# one a window of MEMORY_RECORDS, since its worker's caches and SQLite's page cache fill up too
-# (a 1M import's two processes peaked at 934 MB summed RSS with 50k, ~1.05 GB with 100k).
+# after which the database answers for them and memory starts over. A sheet of up to
+# MEMORY_RECORDS_WHOLE rows is held whole (holding half of 100k, reading the first half back
+# took ~9 s of the main process's 66 s, profiled); a longer one a window of MEMORY_RECORDS,
+# since its worker's caches and SQLite's page cache fill up too (a 1M import's two processes
+# peaked at 934 MB summed RSS with 50k, ~1.05 GB with 100k).
 MEMORY_RECORDS = 50_000
 MEMORY_RECORDS_WHOLE = 100_000
 
