@@ -242,8 +242,8 @@ class MatchRecord:
 
     def __reduce__(self) -> tuple[Callable[..., MatchRecord], tuple]:
         """Pickled as its inputs plus what pypinyin gave (facts) and its keys: an import's
-        worker process builds records and the main process scores them, and rebuilding from
-        these costs a third of unpickling every slot (frozensets rehash their strings)."""
+        worker process builds records and the main process scores them, so pickling computes
+        the facts in the worker, and the main process never runs pypinyin for them."""
         facts = (self.syllables, self.company_fold, self.org_key if self.kind == "company" else "")
         inputs = (self.id, self.kind, self.name, self.name_key, self.company, self.company_key)
         rest = (self.gender, self.phones, self.emails, self.pinyin, facts)
@@ -258,7 +258,7 @@ class MatchRecord:
 def _unpickle_record(*args: Any) -> MatchRecord:
     *inputs, keys = args
     rec = MatchRecord(*inputs)
-    rec._keys = frozenset(keys)
+    rec._keys = frozenset(keys)  # as computed in the worker: not derived again
     return rec
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli.operations import import_duplicates as dups
 from crmcli.operations import import_prepare as prep
-from crmcli.operations.import_prepare import Contacts, PreparedRow
+from crmcli.operations.import_prepare import ContactHashes, PreparedRow
 from crmcli.operations.import_report import ImportOptions, PlannedSheet, SheetImport, SheetResult
 from crmcli.operations.import_rows import CustomerRow, CustomerRows
 from crmcli.store import bulk, journal, now_utc
@@ -281,7 +281,7 @@ class CustomerImport(SheetImport):
         self.twins.created(cid, rec)
         return cid
 
-    def _remember(self, cid: int, contacts: Contacts) -> None:
+    def _remember(self, cid: int, contacts: ContactHashes) -> None:
         for e164, tail8 in contacts.phones:
             if e164 is not None:
                 self.local_e164.setdefault(e164, set()).add(cid)
@@ -289,7 +289,9 @@ class CustomerImport(SheetImport):
         for email in contacts.emails:
             self.local_emails.setdefault(email, set()).add(cid)
 
-    def _fill_pending(self, new: bulk.NewCustomer, row: CustomerRow, contacts: Contacts) -> None:
+    def _fill_pending(
+        self, new: bulk.NewCustomer, row: CustomerRow, contacts: ContactHashes
+    ) -> None:
         """The same customer twice in one chunk: fold the later row into the pending one."""
         changed = False
         for name, value in row.fields.items():
@@ -322,7 +324,7 @@ class CustomerImport(SheetImport):
         else:
             self.result.unchanged += 1
 
-    def _update(self, cid: int, row: CustomerRow, contacts: Contacts) -> None:
+    def _update(self, cid: int, row: CustomerRow, contacts: ContactHashes) -> None:
         """Fill the empty fields of an existing customer (all of them with --overwrite) and add
         the phones, emails and tags it lacks; contact details are never removed."""
         store = self.store

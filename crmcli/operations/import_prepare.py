@@ -43,7 +43,7 @@ _MIN_CHUNKS = 3  # smaller sheets are prepared in-process: forking costs more th
 
 
 @dataclass(slots=True)
-class Contacts:
+class ContactHashes:
     """Keyed hashes of a row's contact details: (E.164 or None, last 8) per phone; emails."""
 
     phones: list[tuple[str | None, str]] = field(default_factory=list)
@@ -56,7 +56,7 @@ class PreparedRow:
     would write as a new customer (None for a row without a name: it cannot be one)."""
 
     row: CustomerRow
-    contacts: Contacts
+    contacts: ContactHashes
     record: dups.ms.MatchRecord
     new: bulk.Insertable | None
     cells: list[object]  # kept only for a row the main process may still reject (no name)
@@ -88,8 +88,8 @@ def new_fields(row: CustomerRow) -> dict[str, Any]:
     return fields
 
 
-def contact_hashes(row: CustomerRow, vault: Vault | None) -> Contacts:
-    contacts = Contacts()
+def contact_hashes(row: CustomerRow, vault: Vault | None) -> ContactHashes:
+    contacts = ContactHashes()
     if vault is None:
         return contacts
     for phone in row.phones:

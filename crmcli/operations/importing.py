@@ -60,8 +60,8 @@ __all__ = [
 CHUNK_ROWS = 1000
 # SQLite's page cache while an import writes (the default is 2 MiB): a 100k import builds a
 # ~280 MB database with random-order inserts into a dozen indexes, which a small cache evicts
-# and reads back again and again. 100k: CPU 79.7 -> 75.1 s, peak RSS 307 -> 447 MB; the 1M
-# import's peak (458 MB) stays well under its 1 GB budget.
+# and reads back again and again. 100k: CPU 79.7 -> 75.1 s, peak RSS 307 -> 447 MB; with it a
+# 1M import's two processes peak at 934 MB together (benchmarks/README.md), under 1 GB.
 PAGE_CACHE_MIB = 128
 
 # Columns a crmcli export adds that are not fields: the id in the exporting database (used to
