@@ -189,6 +189,12 @@ _STATS_NEW = (
     "NEW.status, COALESCE(NEW.grade, ''), COALESCE(NEW.source, ''), COALESCE(NEW.city, ''),"
     " NEW.archived_at IS NOT NULL"
 )
+# Also run by a bulk load into an empty database, which counts once instead of per row
+# (store/bulk_load.py).
+STATS_CUSTOMERS_FILL = f"""INSERT INTO stats_customers ({_STATS_KEY}, n)
+        SELECT status, COALESCE(grade, ''), COALESCE(source, ''), COALESCE(city, ''),
+               archived_at IS NOT NULL, COUNT(*)
+        FROM customers WHERE merged_into IS NULL GROUP BY 1, 2, 3, 4, 5"""
 _M003_STATS_COUNTERS = [
     f"""CREATE TABLE stats_customers (
         status TEXT NOT NULL,
@@ -203,10 +209,7 @@ _M003_STATS_COUNTERS = [
         day TEXT PRIMARY KEY,
         n INTEGER NOT NULL
     ) WITHOUT ROWID""",
-    f"""INSERT INTO stats_customers ({_STATS_KEY}, n)
-        SELECT status, COALESCE(grade, ''), COALESCE(source, ''), COALESCE(city, ''),
-               archived_at IS NOT NULL, COUNT(*)
-        FROM customers WHERE merged_into IS NULL GROUP BY 1, 2, 3, 4, 5""",
+    STATS_CUSTOMERS_FILL,
     """INSERT INTO stats_activity (day, n)
         SELECT substr(at, 1, 10), COUNT(*) FROM interactions GROUP BY 1""",
     f"""CREATE TRIGGER stats_customers_insert AFTER INSERT ON customers

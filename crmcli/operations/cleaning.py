@@ -62,7 +62,7 @@ def _load(store: Store, path: Path, sheet_name: str | None) -> _Loaded:
     from crmcli import matching
     from crmcli.operations.import_rows import CustomerRows, Rejected
     from crmcli.sheets import map_headers, read_sheet
-    from crmcli.store import bulk, now_utc
+    from crmcli.store import bulk, bulk_load, now_utc
 
     sheet = read_sheet(path, sheet_name)
     header_map = map_headers(sheet.headers)
@@ -94,7 +94,7 @@ def _load(store: Store, path: Path, sheet_name: str | None) -> _Loaded:
         batch.append(bulk.NewCustomer(next_id, fields, row.phones, row.emails, row.tags))
         row_of[next_id] = number
         next_id += 1
-    with store.write():
+    with store.write(), bulk_load.deferred_upkeep(store):
         bulk.insert_customers(store, batch, vault, now_utc())
     zh = any(matching.has_cjk(h) for h in sheet.headers)
     columns: dict[str, int] = {}

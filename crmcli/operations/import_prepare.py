@@ -149,9 +149,6 @@ def prepared_chunks(
         name="crmcli-import-prepare",
         daemon=True,  # never outlives a normal exit of the import
     )
-    # Out of both collectors' sight: the child's would otherwise walk, and so copy page by
-    # page, the whole heap it shares with the parent.
-    gc.freeze()
     with warnings.catch_warnings():
         # Python 3.12+ warns when a process with threads forks (a progress bar refreshes from
         # one): a lock another thread held would stay locked in the child. The worker only
@@ -223,6 +220,9 @@ def _work(
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the main process's to handle
+    # Never collect: the rows hold no cycles, and a collection would walk (and so copy page
+    # by page) the whole heap the worker shares with its parent.
+    gc.disable()
     receiving.close()  # the main process's end; with it held here, writes would never fail
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -237,7 +237,6 @@ def _work(
             return
         if not _send(sending, item) or item is None:
             return
-        gc.freeze()  # what survives a chunk is caches: see CustomerImport.run
 
 
 def _send(sending: Connection, item: object) -> bool:

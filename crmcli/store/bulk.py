@@ -5,7 +5,7 @@ of the row and a rebuild of its index; an import of 100k rows cannot afford that
 of new customers is written with one `executemany` per table, from the same row, contact and
 index definitions (`customers.new_row`, `phone_params`, `email_params`, `index_params`), so what
 a bulk-imported customer stores is exactly what `insert` would store; their contacts are sealed
-from the values just written (`sealed.seal_from`). Lookups for matching take a whole batch of
+from the values just written (`sealed.seal_new`). Lookups for matching take a whole batch of
 keys in one query. Callers hold the write transaction (`Store.write`).
 """
 
@@ -122,7 +122,7 @@ def insert_customers(
     store: Store, batch: Sequence[NewCustomer], vault: Vault | None, stamp: str
 ) -> None:
     """Insert new customers with their phones, emails, tags and search index, and seal their
-    contacts (`sealed.seal_from`) when the key is at hand."""
+    contacts (`sealed.seal_new`) when the key is at hand."""
     if not batch:
         return
     rows = []
@@ -165,12 +165,11 @@ def insert_customers(
     store.conn.executemany(grams_sql, grams)
     store.conn.executemany(vocab_sql, vocab)
     store.conn.executemany(body_sql, bodies)
-    if vault is not None:
-        from crmcli.store import sealed
+    from crmcli.store import sealed
 
-        # The rows just written hold exactly these plaintexts; sealing from them here spares
-        # `seal_missing` reading and decrypting them again before the commit.
-        sealed.seal_from(store, vault, contacts)
+    # The rows just written hold exactly these plaintexts; sealing from them here spares
+    # `seal_missing` reading and decrypting them again before the commit.
+    sealed.seal_new(store, vault, contacts)
 
 
 # -- lookups for matching ----------------------------------------------------------------

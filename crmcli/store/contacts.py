@@ -8,12 +8,12 @@ the sealed blobs where it can. Writing them is `store.customers` (`phone_params`
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
+
+from crmcli import collector
 
 if TYPE_CHECKING:
     from crmcli.credentials import Vault
@@ -71,11 +71,12 @@ def decrypted_contacts(store: Store, customer_ids: Sequence[int], vault: Vault) 
     read from the customers' sealed blobs (`crmcli.store.sealed`: one AES-GCM call a customer,
     ~1.5 µs, instead of one a value), falling back to the rows for customers not sealed yet; the
     rest is kept lean: no JSON parse of the usual phone payload (`shown_phone`) and no garbage
-    collection while the ~300k small objects of the answer are built (`_no_gc`).
+    collection while the ~300k small objects of the answer are built (`collector.paused`:
+    1.7 s with it, 0.8 s without).
     """
     from crmcli.store import sealed
 
-    with _no_gc():
+    with collector.paused():
         out: dict[int, Any] = dict.fromkeys(customer_ids)  # in the order of the ids
         for ids, texts in sealed.opened_batches(store, out.keys(), vault):
             for customer_id, text in zip(ids, texts, strict=True):
@@ -144,17 +145,3 @@ def rows_of_customers(
         yield store.conn.execute(
             f"{select} WHERE customer_id IN ({marks}){order}", chunk
         ).fetchall()
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: building ~100k dicts and ~200k lists otherwise
-    triggers full collections over the whole heap (measured: a reveal of 100k customers took
-    1.7 s with them, 0.8 s without). Nothing built here holds a cycle, so none is left behind."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -14,9 +14,9 @@ Revealing every contact of 100k customers row by row is 215k AES-GCM calls; from
   absent or exactly the rows; "unsealed" means only "changed since the last sealing".
 - `seal_missing`: seals every unsealed customer; `Store.write` calls it before committing a
   transaction whose command opened the vault, so every write that holds the key leaves the
-  database sealed, in the same transaction (all or nothing). `seal_from` seals customers from
-  plaintexts the caller already holds: the bulk import seals its new customers as it writes
-  them, and `seal_missing` then has only the customers changed since.
+  database sealed, in the same transaction (all or nothing). `seal_new` writes the rows of
+  customers just bulk-inserted, sealed from the plaintexts the import already holds, so
+  `seal_missing` then has only the customers changed since.
 - reading: `contacts` gives the plaintexts of customers from their blobs, falling back to
   their rows (the same answer) for customers not sealed or whose blob does not open;
   `decrypted_contacts` (`--reveal`, `export --reveal`) reads `opened_batches` itself.
@@ -102,21 +102,41 @@ def seal_missing(store: Store, vault: Vault) -> int:
 def seal_from(store: Store, vault: Vault, plain: Iterable[tuple[int, Contacts]]) -> int:
     """Seal these customers from their contacts as the caller knows them, which must be exactly
     what their phones and emails rows hold (`from_rows`); returns how many were sealed.
-
-    `seal_missing` reads and decrypts the rows first; the bulk import already holds the
-    plaintexts of the customers it has just written (100k: saves reading and decrypting
-    ~240k values before the commit).
+    `seal_missing` reads and decrypts the rows first; `seal_new` is the bulk import's way,
+    from the plaintexts it has just written (100k: saves reading and decrypting ~240k values
+    before the commit).
     """
     params = []
-    for customer_id, (phones, emails) in plain:
-        text = pack(phones, emails)
-        if text is not None:
-            blob = vault.encrypt(text, context=associated_data(customer_id).decode())
+    for customer_id, contacts in plain:
+        blob = _seal(vault, customer_id, contacts)
+        if blob is not None:
             params.append((blob, customer_id))
     store.conn.executemany(
         "UPDATE contacts_sealed SET contacts_enc = ? WHERE customer_id = ?", params
     )
     return len(params)
+
+
+def seal_new(store: Store, vault: Vault | None, plain: Iterable[tuple[int, Contacts]]) -> None:
+    """Write the `contacts_sealed` rows of customers just inserted, from exactly the contacts
+    their rows hold: sealed (`seal_from`), or not sealed without the key. Whether or not the
+    customers' insert trigger made their rows first: a load into an empty database drops it
+    for the load (`bulk_load`). Call it after their phones and e-mails are written, whose
+    triggers would unseal them again."""
+    params = [
+        (customer_id, None if vault is None else _seal(vault, customer_id, contacts))
+        for customer_id, contacts in plain
+    ]
+    store.conn.executemany(
+        "INSERT OR REPLACE INTO contacts_sealed (customer_id, contacts_enc) VALUES (?, ?)", params
+    )
+
+
+def _seal(vault: Vault, customer_id: int, contacts: Contacts) -> bytes | None:
+    text = pack(*contacts)
+    if text is None:
+        return None
+    return vault.encrypt(text, context=associated_data(customer_id).decode())
 
 
 def _from_rows_lenient(store: Store, ids: list[int], vault: Vault) -> dict[int, Contacts]:
