@@ -97,10 +97,11 @@ class CustomerImport(SheetImport):
             parallel = prep.worth_forking(self.planned.sheet.total_rows, chunk_rows)
         chunks = self.chunks(chunk_rows)
         # Into an empty database, indexes and triggers nothing reads during the import are
-        # brought up to date once at the end (`bulk_load`). The garbage collector is paused
-        # in both processes: the rows' objects hold no cycles, and its passes over them and
-        # over what survives a chunk (the matcher's records, caches) were ~15% of a 100k
-        # import's CPU (75 -> 63 s; the same peak memory without them).
+        # brought up to date once at the end (`bulk_load`). This process's garbage collector
+        # is paused: the rows' objects hold no cycles, and its passes over them and over what
+        # survives a chunk (the matcher's records, caches) took 3.5 s of this process's time
+        # at 100k rows, which is the slower of the two (a worker runs its own: see
+        # import_prepare._work).
         with collector.paused(), bulk_load.deferred_upkeep(self.store):
             for chunk in prep.prepared_chunks(
                 self.reader, self.vault, self.stamp, chunks, parallel=parallel
