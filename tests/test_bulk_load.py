@@ -14,7 +14,7 @@ from crmcli.operations import importing
 from crmcli.operations.import_report import ImportOptions
 from crmcli.store import Store, bulk_load, open_store, sealed
 
-HEADERS = ["Name", "Phone", "Email", "Status", "Grade", "Source", "City"]
+HEADERS = ["Name", "Phone", "Email", "Status", "Grade", "Source", "City", "Customer ID"]
 ROWS: list[list[object]] = [
     ["Alice Wong", "13812345678", "alice@example.com", "lead", "A", "web", "Shanghai"],
     ["Bob Li", None, None, "customer", None, None, None],  # no contacts: never sealed
@@ -23,8 +23,11 @@ ROWS: list[list[object]] = [
     # by this import, while the stats trigger is off).
     ["Alice Wong", "13812345678", "alice.w@example.com", "customer", "A", "web", "Shanghai"],
     ["Carol", "021-5555-1234", None, "lost", "C", "fair", "Shanghai"],
-    ["Dan", "13712345678", "dan@example.com", "lead", None, "web", None],
+    ["Dan", "13712345678", "dan@example.com", "lead", None, "web", None, "C-1"],
     ["王伟", "13912345678", "wang@example.com", None, None, None, None],
+    # Dan under another customer number: not the same customer for certain, but a likely
+    # duplicate to the matcher (created, or folded into Dan with --on-duplicate update).
+    ["Dan", "13712345678", "dan@example.com", "prospect", "B", "web", "Hangzhou", "C-2"],
 ]
 
 
@@ -88,15 +91,16 @@ def row_by_row(store: Store) -> Iterator[bool]:
     yield False
 
 
+@pytest.mark.parametrize("on_duplicate", ["create", "update"])
 def test_a_load_into_an_empty_database_ends_as_row_by_row_upkeep_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on_duplicate: str
 ) -> None:
     monkeypatch.setattr(importing, "CHUNK_ROWS", 2)  # updates cross chunk boundaries
     book = workbook(tmp_path / "c.xlsx")
-    import_into(tmp_path / "deferred.db", book)
+    import_into(tmp_path / "deferred.db", book, on_duplicate=on_duplicate)
     deferred = contents(tmp_path / "deferred.db")
     monkeypatch.setattr(bulk_load, "deferred_upkeep", row_by_row)
-    import_into(tmp_path / "kept.db", book)
+    import_into(tmp_path / "kept.db", book, on_duplicate=on_duplicate)
     kept = contents(tmp_path / "kept.db")
 
     assert deferred == kept
@@ -108,7 +112,10 @@ def test_a_load_into_an_empty_database_ends_as_row_by_row_upkeep_does(
     assert deferred["unsealed"] == []
     rows = deferred["rows"]
     assert deferred["blobs"] == {c: rows[c] for c in deferred["sealed"]}  # type: ignore[index,union-attr]
-    assert sum(r[-1] for r in deferred["stats"]) == 5  # type: ignore[union-attr]
+    # The second Dan is created, or folded into the first as a likely duplicate.
+    live = 6 if on_duplicate == "create" else 5
+    assert len(deferred["customers"]) == live  # type: ignore[arg-type]
+    assert sum(r[-1] for r in deferred["stats"]) == live  # type: ignore[union-attr]
 
 
 def test_the_triggers_work_again_after_the_load(tmp_path: Path) -> None:
@@ -119,6 +126,7 @@ def test_the_triggers_work_again_after_the_load(tmp_path: Path) -> None:
     with open_store(db) as store:
         store.command = "test"
         leads = store.scalar("SELECT SUM(n) FROM stats_customers WHERE status = 'lead'")
+        rows = store.scalar("SELECT COUNT(*) FROM contacts_sealed")
         with store.write():
             store.conn.execute(
                 "INSERT INTO customers (name, status, created_at, updated_at)"
@@ -126,7 +134,7 @@ def test_the_triggers_work_again_after_the_load(tmp_path: Path) -> None:
             )
         after = store.scalar("SELECT SUM(n) FROM stats_customers WHERE status = 'lead'")
         assert after == leads + 1
-        assert store.scalar("SELECT COUNT(*) FROM contacts_sealed") == 6
+        assert store.scalar("SELECT COUNT(*) FROM contacts_sealed") == rows + 1
 
 
 def test_a_load_that_fails_or_is_a_dry_run_leaves_the_schema_whole(
