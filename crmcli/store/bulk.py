@@ -11,6 +11,7 @@ keys in one query. Callers hold the write transaction (`Store.write`).
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from crmcli.credentials import Vault
     from crmcli.phone_numbers import Phone
     from crmcli.store import Store
+
+_first = operator.itemgetter(0)
 
 # SQLite 3.32+ allows 32766 parameters; stay well below for older builds (999 before 3.32).
 _MAX_PARAMS = 900
@@ -150,15 +153,16 @@ def insert_customers(
     columns = list(rows[0])
     store.conn.executemany(
         f"INSERT INTO customers ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [[r[c] for c in columns] for r in rows],
+        list(map(operator.itemgetter(*columns), rows)),  # every row has these ~25 columns
     )
     store.conn.executemany(customers_db.PHONE_INSERT, phones)
     store.conn.executemany(customers_db.EMAIL_INSERT, emails)
     store.conn.executemany("INSERT OR IGNORE INTO tags (customer_id, tag) VALUES (?, ?)", tags)
     # In key order the WITHOUT ROWID b-trees take each page's inserts together, instead of
-    # visiting pages at random.
-    terms.sort()
-    grams.sort()
+    # visiting pages at random. Sorted by the term alone: the sort is stable and the batch
+    # comes in id order, so this is (term, id) order at ~60% of a tuple sort's cost.
+    terms.sort(key=_first)
+    grams.sort(key=_first)
     vocab = list(dict.fromkeys(vocab))  # a chunk of 1,000 has ~1,600 Latin words, ~420 distinct
     terms_sql, grams_sql, vocab_sql, body_sql = customers_db.INDEX_INSERTS
     store.conn.executemany(terms_sql, terms)

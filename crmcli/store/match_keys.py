@@ -18,6 +18,7 @@ It sorts after every blocking key, and `blocks` reads only keys below `~`.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -120,8 +121,10 @@ def write(store: Store, records: Sequence[MatchRecord]) -> None:
     rows: list[tuple[str, int]] = []
     for rec in records:
         rows += _key_rows(rec)
-    # In key order the WITHOUT ROWID b-tree takes each page's inserts together.
-    rows.sort()
+    # In key order the WITHOUT ROWID b-tree takes each page's inserts together. By the key
+    # alone (a stable sort): an import's records come in id order, and the rest is correct
+    # in any order.
+    rows.sort(key=operator.itemgetter(0))
     for chunk in _chunks([rec.id for rec in records]):
         _delete(store, chunk)
     store.conn.executemany(_INSERT, rows)
