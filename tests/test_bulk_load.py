@@ -17,10 +17,10 @@ from crmcli.store import Store, bulk_load, open_store, sealed
 HEADERS = ["Name", "Phone", "Email", "Status", "Grade", "Source", "City", "Customer ID"]
 ROWS: list[list[object]] = [
     ["Alice Wong", "13812345678", "alice@example.com", "lead", "A", "web", "Shanghai"],
-    ["Bob Li", None, None, "customer", None, None, None],  # no contacts: never sealed
+    ["Bob Li", None, None, "customer", None, None, None],  # no contacts: an empty blob
     ["王伟", "13912345678", None, "prospect", "B", "referral", "北京"],
-    # The same phone as Alice: fills her e-mail-less fields (an update of a customer created
-    # by this import, while the stats trigger is off).
+    # The same phone as Alice: adds her second e-mail (an update of a customer written in an
+    # earlier chunk, while the deferred triggers are off).
     ["Alice Wong", "13812345678", "alice.w@example.com", "customer", "A", "web", "Shanghai"],
     ["Carol", "021-5555-1234", None, "lost", "C", "fair", "Shanghai"],
     ["Dan", "13712345678", "dan@example.com", "lead", None, "web", None, "C-1"],
